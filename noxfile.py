@@ -1,0 +1,198 @@
+"""The one task runner of the mlarray monorepo.
+
+``nox -s tests`` runs everything CI checks; ``nox -s demo`` runs the main job on
+the sample scans nibabel ships. Packages are always installed from wheels built
+from this tree, never in editable mode, so the tests see what PyPI users get.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).resolve().parent
+PACKAGES = ("mlarray-meta", "mlarray-core", "mlarray-io")
+IMPORT_NAMES = {
+    "mlarray-meta": "mlarray_meta",
+    "mlarray-core": "mlarray",
+    "mlarray-io": "mlarray_io",
+}
+PYTHON = "3.11"
+TEST_DEPS = ("pytest>=8.0", "hypothesis>=6.100")
+IO_EXTRAS = "[dask]"
+LEGACY_MLARRAY = "mlarray==0.0.54"
+
+
+def build_wheels(session: nox.Session) -> dict[str, Path]:
+    """Build one wheel per package into a fresh folder and return them by name."""
+    session.install("hatchling>=1.25", "pip")
+    out = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    wheels: dict[str, Path] = {}
+    for dist in PACKAGES:
+        session.run(
+            "python",
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(ROOT / "packages" / dist),
+        )
+        prefix = dist.replace("-", "_") + "-"
+        (wheel,) = (p for p in out.glob("*.whl") if p.name.startswith(prefix))
+        wheels[dist] = wheel
+    return wheels
+
+
+def install_all(session: nox.Session, *extra: str) -> dict[str, Path]:
+    """Install the three packages from freshly built wheels, plus ``extra``."""
+    wheels = build_wheels(session)
+    session.install(
+        str(wheels["mlarray-meta"]),
+        str(wheels["mlarray-core"]),
+        f"{wheels['mlarray-io']}{IO_EXTRAS}",
+        *extra,
+    )
+    return wheels
+
+
+@nox.session(python=False)
+def versions(session: nox.Session) -> None:
+    """Fail when the packages' versions or their sibling pins disagree."""
+    session.run("python", str(ROOT / "tools" / "check_versions.py"), external=True)
+
+
+@nox.session(python=PYTHON)
+def tests_meta(session: nox.Session) -> None:
+    """Run tests/meta in a venv holding only mlarray-meta: it needs only the stdlib."""
+    wheels = build_wheels(session)
+    session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "hatchling", "pip-tools")
+    session.install(str(wheels["mlarray-meta"]), *TEST_DEPS)
+    session.run("pytest", "tests/meta", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite: versions, meta-only venv, all packages, interop with 0.0.54."""
+    session.notify("versions")
+    session.notify("tests_meta")
+    install_all(session, *TEST_DEPS)
+    session.run(
+        "pytest", "tests", "--ignore=tests/interop", "-p", "no:cacheprovider", *session.posargs
+    )
+
+
+@nox.session(python=PYTHON)
+def interop(session: nox.Session) -> None:
+    """Files written by mlarray 0.0.54 (own venv) open in ours, and ours open in it."""
+    install_all(session, *TEST_DEPS)
+    legacy = Path(session.create_tmp()) / "legacy-venv"
+    if not (legacy / "bin" / "python").exists():
+        session.run("python", "-m", "venv", str(legacy))
+        session.run(
+            str(legacy / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            LEGACY_MLARRAY,
+            external=True,
+        )
+    session.run(
+        "pytest",
+        "tests/interop",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"MLARRAY_LEGACY_PYTHON": str(legacy / "bin" / "python")},
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the three src trees."""
+    install_all(session, "mypy>=1.11", "numpy>=1.26")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Build sdists and wheels, check them with twine, and check each wheel's contents."""
+    session.install("build>=1.2", "twine>=5.1")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for name in PACKAGES:
+        session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT / "packages" / name))
+    session.run("twine", "check", "--strict", *(str(p) for p in sorted(dist.iterdir())))
+    for name in PACKAGES:
+        (wheel,) = dist.glob(name.replace("-", "_") + "-*.whl")
+        problems = wheel_problems(wheel, IMPORT_NAMES[name])
+        if problems:
+            session.error(f"{wheel.name}: " + "; ".join(problems))
+        session.log(f"{wheel.name}: contents ok")
+
+
+def wheel_problems(wheel: Path, import_name: str) -> list[str]:
+    """List what is wrong with a wheel's file list: missing py.typed, tests, stray files."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    problems = []
+    if f"{import_name}/py.typed" not in names:
+        problems.append(f"missing {import_name}/py.typed")
+    for name in names:
+        top = name.split("/", 1)[0]
+        if top.endswith(".dist-info"):
+            continue
+        if top != import_name:
+            problems.append(f"stray top-level entry {name}")
+        elif "/tests/" in name or name.rsplit("/", 1)[-1].startswith("test_"):
+            problems.append(f"test file shipped: {name}")
+        elif not name.endswith((".py", "py.typed")):
+            problems.append(f"unexpected file: {name}")
+    return problems
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmark of ours, mlarray 0.0.54 (own venv) and other formats.
+
+    ``nox -s bench -- --quick`` takes under two minutes; other arguments go to
+    benchmarks/run.py (``--formats``, ``--datasets``, ``--out``, ``--markdown``).
+    A legacy package that fails to install shows as FAILED in the tables.
+    """
+    install_all(session, "zarr>=3", "h5py", "hdf5plugin", "nilearn", "matplotlib")
+    legacy = Path(session.create_tmp()) / "legacy-venv"
+    if not (legacy / "bin" / "python").exists():
+        session.run("python", "-m", "venv", str(legacy))
+        session.run(
+            str(legacy / "bin" / "python"),
+            *("-m", "pip", "install", "--quiet", LEGACY_MLARRAY),
+            external=True,
+            success_codes=[0, 1],
+        )
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "run.py"),
+        *("--legacy-python", str(legacy / "bin" / "python")),
+        *session.posargs,
+    )

@@ -1,0 +1,612 @@
+"""Array-creation classmethods of :class:`~mlarray.MLArray` (``zeros``, ``arange``...).
+
+Compressed arrays are built by blosc2 chunk by chunk, so creating a large array
+never holds it uncompressed in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import blosc2
+import numpy as np
+
+from mlarray.errors import MetaTypeError, MetaValidationError
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from mlarray._layout import ArrayLayout
+    from mlarray.meta import Meta
+
+__all__ = ["Constructors", "as_shape"]
+
+M = TypeVar("M", bound="Constructors")
+Sizes = int | list[int] | tuple[int, ...] | None
+
+
+def as_shape(shape: Any) -> tuple[int, ...]:
+    """Return ``shape`` (an int or a sequence) as a tuple of non-negative ints."""
+    values = (shape,) if isinstance(shape, (int, np.integer)) else tuple(np.asarray(shape).ravel())
+    if any(not float(v).is_integer() or v < 0 for v in values):
+        raise MetaValidationError(f"shape: expected non-negative integers, got {list(values)}")
+    return tuple(int(v) for v in values)
+
+
+def _like_source(x: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    if shape is None or dtype is None:
+        raise MetaTypeError(
+            f"x: expected an MLArray or an array-like with shape and dtype, got {type(x).__name__}"
+        )
+    return tuple(shape), np.dtype(dtype)
+
+
+def _reshaped(values: np.ndarray[Any, Any], shape: Any, c_order: bool, what: str) -> Any:
+    if shape is None:
+        return values
+    target = as_shape(shape)
+    if int(np.prod(target)) != values.size:
+        raise MetaValidationError(
+            f"shape: {list(target)} holds {int(np.prod(target))} values but {what} "
+            f"gives {values.size}"
+        )
+    return values.reshape(target, order="C" if c_order else "F")
+
+
+class Constructors:
+    """Mixin with the array-creation classmethods of MLArray."""
+
+    @classmethod
+    def _made(
+        cls: type[M],
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        produce: Callable[[ArrayLayout | None], Any],
+        *,
+        meta: Meta | dict[str, Any] | None,
+        patch_size: Any,
+        chunk_size: Sizes,
+        block_size: Sizes,
+        cparams: Any,
+        dparams: Any,
+        compressed: bool,
+    ) -> M:
+        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
+        image._attach_new(  # type: ignore[attr-defined]
+            shape,
+            dtype,
+            produce,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            compressed=compressed,
+        )
+        return image
+
+    @classmethod
+    def _filled(
+        cls: type[M],
+        shape: Any,
+        dtype: DTypeLike,
+        fill: Any,
+        meta: Any,
+        patch_size: Any,
+        chunk_size: Sizes,
+        block_size: Sizes,
+        cparams: Any,
+        dparams: Any,
+        compressed: bool,
+    ) -> M:
+        """Build an array of ``shape`` filled with ``fill`` (None: uninitialised)."""
+        shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
+
+        def produce(layout: ArrayLayout | None) -> Any:
+            if layout is None:
+                if fill is None:
+                    return np.empty(shape_tuple, dtype=np_dtype)
+                return np.full(shape_tuple, fill, dtype=np_dtype)
+            if fill is None:
+                return blosc2.empty(shape_tuple, dtype=np_dtype, **layout.storage_kwargs())
+            return blosc2.full(shape_tuple, fill, dtype=np_dtype, **layout.storage_kwargs())
+
+        return cls._made(
+            shape_tuple,
+            np_dtype,
+            produce,
+            meta=meta,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            cparams=cparams,
+            dparams=dparams,
+            compressed=compressed,
+        )
+
+    @classmethod
+    def _from_values(
+        cls: type[M],
+        values: np.ndarray[Any, Any],
+        meta: Any,
+        patch_size: Any,
+        chunk_size: Sizes,
+        block_size: Sizes,
+        cparams: Any,
+        dparams: Any,
+        compressed: bool,
+    ) -> M:
+        return cls._made(
+            values.shape,
+            values.dtype,
+            lambda layout: values if layout is None else layout.compress(values),
+            meta=meta,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            cparams=cparams,
+            dparams=dparams,
+            compressed=compressed,
+        )
+
+    @classmethod
+    def empty(
+        cls: type[M],
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any],
+        dtype: DTypeLike,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray with uninitialized values.
+
+        Args:
+            shape: Shape of the output array.
+            dtype: Numpy dtype for the output array.
+            meta: Optional metadata; a dict is stored as ``meta.source``.
+            patch_size: Patch size hint for chunk/block optimization ("default": 192).
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters used when writing chunks.
+            dparams: Blosc2 decompression parameters used when reading chunks.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+        """
+        return cls._filled(
+            shape, dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def zeros(
+        cls: type[M],
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any],
+        dtype: DTypeLike,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray filled with zeros.
+
+        Args:
+            shape: Shape of the output array.
+            dtype: Numpy dtype for the output array.
+            meta: Optional metadata attached to the created MLArray.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+        """
+        return cls._filled(
+            shape, dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def ones(
+        cls: type[M],
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any],
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray filled with ones.
+
+        Args:
+            shape: Shape of the output array.
+            dtype: Numpy dtype for the output array. If None, uses
+                ``blosc2.DEFAULT_FLOAT``.
+            meta: Optional metadata attached to the created MLArray.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+        """
+        dtype = blosc2.DEFAULT_FLOAT if dtype is None else dtype
+        return cls._filled(
+            shape, dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def full(
+        cls: type[M],
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any],
+        fill_value: bytes | int | float | bool,
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray filled with ``fill_value``.
+
+        Args:
+            shape: Shape of the output array.
+            fill_value: Fill value used for all elements in the output.
+            dtype: Numpy dtype for the output array. If None, inferred from
+                ``fill_value``.
+            meta: Optional metadata attached to the created MLArray.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+        """
+        dtype = np.asarray(fill_value).dtype if dtype is None else dtype
+        return cls._filled(
+            shape, dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
+            dparams, compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def arange(
+        cls: type[M],
+        start: int | float,
+        stop: int | float | None = None,
+        step: int | float | None = 1,
+        dtype: DTypeLike | None = None,
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any] | None = None,
+        c_order: bool = True,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = None,
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray with evenly spaced values.
+
+        Behavior mirrors :func:`blosc2.arange` while also applying MLArray metadata
+        and chunk/block optimization settings.
+
+        Args:
+            start: Start of interval. If stop is None, this value is treated as
+                stop and start becomes 0.
+            stop: End of interval (exclusive).
+            step: Spacing between values.
+            dtype: Output dtype. If None, inferred from start/stop/step.
+            shape: Target output shape. If None, the result is one-dimensional.
+            c_order: Fill the shape in C order (row-major) if True, else Fortran order.
+            meta: Optional metadata attached to the created MLArray.
+            patch_size: Patch size hint for chunk/block optimization (default None).
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            ValueError: If shape is inconsistent with start/stop/step.
+        """
+        if stop is None:
+            start, stop = 0, start
+        values = np.arange(start, stop, 1 if step is None else step, dtype=dtype)
+        values = _reshaped(values, shape, c_order, "arange(start, stop, step)")
+        return cls._from_values(
+            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
+        )
+
+    @classmethod
+    def linspace(
+        cls: type[M],
+        start: int | float | complex,
+        stop: int | float | complex,
+        num: int | None = None,
+        dtype: DTypeLike | None = None,
+        endpoint: bool = True,
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any] | None = None,
+        c_order: bool = True,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = None,
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray with evenly spaced samples.
+
+        Behavior mirrors :func:`blosc2.linspace` while also applying MLArray
+        metadata and chunk/block optimization settings.
+
+        Args:
+            start: Start value of the sequence.
+            stop: End value of the sequence.
+            num: Number of samples. Required when shape is None.
+            dtype: Output dtype. If None, inferred from start and stop.
+            endpoint: Whether stop is included.
+            shape: Target output shape. If None, inferred from num.
+            c_order: Fill the shape in C order (row-major) if True, else Fortran order.
+            meta: Optional metadata attached to the created MLArray.
+            patch_size: Patch size hint for chunk/block optimization (default None).
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            ValueError: If neither shape nor num is specified, or if the provided
+                shape and num are inconsistent.
+        """
+        if num is None and shape is None:
+            raise MetaValidationError("linspace: give num or shape (neither was given)")
+        if num is None:
+            num = int(np.prod(as_shape(shape)))
+        values = np.linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype)
+        values = _reshaped(values, shape, c_order, f"num={num}")
+        return cls._from_values(
+            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
+        )
+
+    @classmethod
+    def asarray(
+        cls: type[M],
+        array: np.ndarray[Any, Any],
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Convert a NumPy array into an in-memory Blosc2-backed MLArray.
+
+        Args:
+            array: Input array to convert to MLArray.
+            meta: Optional metadata; a dict is stored as ``meta.source``.
+            patch_size: Patch size hint: an int for isotropic sizes or one value per
+                spatial axis; "default" means 192.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``); None
+                lets Blosc2 decide.
+            block_size: Explicit block size (only with ``patch_size=None``); None
+                lets Blosc2 decide.
+            cparams: Blosc2 compression parameters. If None, defaults to
+                {'codec': blosc2.Codec.LZ4HC, 'clevel': 8}.
+            dparams: Blosc2 decompression parameters. If None, defaults to
+                {'nthreads': 1}.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created MLArray instance.
+
+        Raises:
+            TypeError: If array is not a NumPy ndarray.
+            ValueError: If meta is not None, dict, or Meta.
+            RuntimeError: If patch/chunk/block arguments are inconsistent.
+            NotImplementedError: If automatic patch optimization is not implemented
+                for the provided dimensionality.
+        """
+        if not isinstance(array, np.ndarray):
+            raise MetaTypeError(f"array: expected a NumPy ndarray, got {type(array).__name__}")
+        return cls._from_values(
+            array, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
+        )
+
+    @classmethod
+    def _like(
+        cls: type[M], x: Any, dtype: DTypeLike, meta: Any
+    ) -> tuple[tuple[int, ...], np.dtype[Any], Any]:
+        shape, source_dtype = _like_source(x)
+        if meta is None and hasattr(x, "meta") and isinstance(x, cls):
+            meta = x.meta
+        return shape, source_dtype if dtype is None else np.dtype(dtype), meta
+
+    @classmethod
+    def empty_like(
+        cls: type[M],
+        x: Any,
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray with the same shape as x.
+
+        Args:
+            x: Source object: an MLArray or any array-like exposing shape and dtype.
+            dtype: Output dtype. If None, inferred from x.
+            meta: Optional metadata. If x is an MLArray and meta is None, metadata
+                is copied from x.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            TypeError: If x is not an MLArray and has no shape/dtype.
+        """
+        shape, np_dtype, meta = cls._like(x, dtype, meta)
+        return cls._filled(
+            shape, np_dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def zeros_like(
+        cls: type[M],
+        x: Any,
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray of zeros with the same shape as x.
+
+        Args:
+            x: Source object: an MLArray or any array-like exposing shape and dtype.
+            dtype: Output dtype. If None, inferred from x.
+            meta: Optional metadata. If x is an MLArray and meta is None, metadata
+                is copied from x.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            TypeError: If x is not an MLArray and has no shape/dtype.
+        """
+        shape, np_dtype, meta = cls._like(x, dtype, meta)
+        return cls._filled(
+            shape, np_dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def ones_like(
+        cls: type[M],
+        x: Any,
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray of ones with the same shape as x.
+
+        Args:
+            x: Source object: an MLArray or any array-like exposing shape and dtype.
+            dtype: Output dtype. If None, inferred from x.
+            meta: Optional metadata. If x is an MLArray and meta is None, metadata
+                is copied from x.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            TypeError: If x is not an MLArray and has no shape/dtype.
+        """
+        shape, np_dtype, meta = cls._like(x, dtype, meta)
+        return cls._filled(
+            shape, np_dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
+            compressed,
+        )  # fmt: skip
+
+    @classmethod
+    def full_like(
+        cls: type[M],
+        x: Any,
+        fill_value: bool | int | float | complex,
+        dtype: DTypeLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: Sizes = None,
+        block_size: Sizes = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> M:
+        """Create an in-memory MLArray filled with fill_value and shape of x.
+
+        Args:
+            x: Source object: an MLArray or any array-like exposing shape and dtype.
+            fill_value: Fill value used for all elements in the output.
+            dtype: Output dtype. If None, inferred from x.
+            meta: Optional metadata. If x is an MLArray and meta is None, metadata
+                is copied from x.
+            patch_size: Patch size hint for chunk/block optimization.
+            chunk_size: Explicit chunk size.
+            block_size: Explicit block size.
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
+
+        Returns:
+            A newly created in-memory MLArray instance.
+
+        Raises:
+            TypeError: If x is not an MLArray and has no shape/dtype.
+        """
+        shape, np_dtype, meta = cls._like(x, dtype, meta)
+        return cls._filled(
+            shape, np_dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
+            dparams, compressed,
+        )  # fmt: skip

@@ -1,0 +1,145 @@
+"""MLArray's geometry properties on top of ``meta.spatial`` and :mod:`mlarray.geometry`.
+
+Geometry is stored either as spacing/origin/direction or as an affine. The
+properties read whichever is stored and convert on assignment, so that a user can
+set ``image.spacing`` on an image whose geometry came as an affine (when that
+affine has no shear) and vice versa.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlarray import geometry
+from mlarray.errors import MetaValidationError
+
+if TYPE_CHECKING:
+    from mlarray.meta import Meta, MetaSpatial
+
+__all__ = [
+    "affine_of",
+    "apply_explicit",
+    "decomposed",
+    "set_affine",
+    "spatial_list_property",
+    "without_conflicts",
+]
+
+SEPARATE = ("spacing", "origin", "direction")
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def apply_explicit(
+    spatial: MetaSpatial,
+    *,
+    spacing: Any,
+    origin: Any,
+    direction: Any,
+    affine: Any,
+    axis_labels: Any,
+) -> None:
+    """Apply geometry arguments given explicitly to a constructor; they win.
+
+    An explicit affine replaces stored spacing/origin/direction and explicit
+    spacing/origin/direction replace a stored affine.
+
+    Raises:
+        MetaValidationError: If ``affine`` is given together with
+            spacing/origin/direction.
+    """
+    separate = {"spacing": spacing, "origin": origin, "direction": direction}
+    given = [name for name, value in separate.items() if value is not None]
+    if affine is not None and given:
+        raise MetaValidationError(
+            f"affine: give either an affine or spacing/origin/direction, not both "
+            f"(also given: {', '.join(given)})"
+        )
+    updates: dict[str, Any] = {name: _plain(separate[name]) for name in given}
+    if affine is not None:
+        updates.update({"affine": _plain(affine), "spacing": None, "origin": None})
+        updates["direction"] = None
+    elif given:
+        updates["affine"] = None
+    if axis_labels is not None:
+        updates["axis_labels"] = list(axis_labels)
+    if updates:
+        spatial.assign(**updates)
+
+
+def without_conflicts(source: Meta, spatial: MetaSpatial) -> Meta:
+    """Return a copy of ``source`` whose geometry cannot clash with ``spatial``'s.
+
+    Used for ``copy=``: if the target already has an affine, the source's
+    spacing/origin/direction are not copied, and the other way round.
+    """
+    result = copy.deepcopy(source)
+    if spatial.affine is not None:
+        result.spatial.assign(spacing=None, origin=None, direction=None)
+    elif any(getattr(spatial, name) is not None for name in SEPARATE):
+        result.spatial.assign(affine=None)
+    return result
+
+
+def _set_separate(spatial: MetaSpatial, name: str, value: Any) -> None:
+    """Set spacing, origin or direction, converting a stored affine first."""
+    updates: dict[str, Any] = {name: _plain(value)}
+    if spatial.affine is not None:
+        parts = geometry.decompose_affine(spatial.affine)
+        if not np.allclose(geometry.shear(spatial.affine), np.eye(len(parts[0]))):
+            raise MetaValidationError(
+                f"{name}: the stored affine has shear and cannot be expressed as "
+                f"spacing/origin/direction; set image.affine instead"
+            )
+        for part, part_value in zip(SEPARATE, parts, strict=True):
+            updates.setdefault(part, part_value.tolist())
+        updates["affine"] = None
+    spatial.assign(**updates)
+
+
+def spatial_list_property(name: str, doc: str) -> property:
+    """A read/write property exposing ``meta.spatial.<name>`` (the live list)."""
+
+    def getter(self: Any) -> Any:
+        return getattr(self.meta.spatial, name)
+
+    def setter(self: Any, value: Any) -> None:
+        _set_separate(self.meta.spatial, name, value)
+
+    return property(getter, setter, doc=doc)
+
+
+def affine_of(spatial: MetaSpatial, spatial_ndim: int | None) -> np.ndarray[Any, Any] | None:
+    """The stored affine, or one composed from spacing/origin/direction."""
+    if spatial.affine is not None:
+        return np.asarray(spatial.affine, dtype=np.float64)
+    if spatial_ndim is None and all(getattr(spatial, name) is None for name in SEPARATE):
+        return None
+    return geometry.compose_affine(
+        spatial.spacing, spatial.origin, spatial.direction, ndim=spatial_ndim
+    )
+
+
+def set_affine(spatial: MetaSpatial, value: Any) -> None:
+    """Store an affine, replacing spacing/origin/direction."""
+    if value is not None:
+        value = geometry.as_affine(value, None).tolist()
+    spatial.assign(affine=value, spacing=None, origin=None, direction=None)
+
+
+def decomposed(affine: np.ndarray[Any, Any] | None, part: str) -> Any:
+    """One factor of ``affine`` as plain lists (None when there is no affine)."""
+    if affine is None:
+        return None
+    extract = {
+        "translation": geometry.translation,
+        "scale": geometry.scale,
+        "rotation": geometry.rotation,
+        "shear": geometry.shear,
+    }[part]
+    return extract(affine).tolist()

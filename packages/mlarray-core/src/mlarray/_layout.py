@@ -1,0 +1,130 @@
+"""How an array is stored: chunk/block/patch sizes plus Blosc2 parameters."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import blosc2
+import numpy as np
+
+from mlarray._params import params_to_json
+from mlarray.chunking import resolve_layout
+from mlarray.meta import Meta, MetaBlosc2
+from mlarray_meta._base import managed_writes
+
+__all__ = ["ArrayLayout", "plan_layout", "record_layout"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayLayout:
+    """The storage layout of one array.
+
+    Attributes:
+        chunk_size: Chunk shape, or None to let Blosc2 choose.
+        block_size: Block shape, or None to let Blosc2 choose.
+        patch_size: The patch size the layout was optimised for (spatial axes).
+        cparams: Blosc2 compression parameters.
+        dparams: Blosc2 decompression parameters.
+    """
+
+    chunk_size: tuple[int, ...] | None
+    block_size: tuple[int, ...] | None
+    patch_size: tuple[int, ...] | None
+    cparams: dict[str, Any]
+    dparams: dict[str, Any]
+
+    def storage_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for blosc2's array constructors."""
+        kwargs: dict[str, Any] = {"cparams": self.cparams, "dparams": self.dparams}
+        if self.chunk_size is not None:
+            kwargs["chunks"] = self.chunk_size
+        if self.block_size is not None:
+            kwargs["blocks"] = self.block_size
+        return kwargs
+
+    def compress(self, array: np.ndarray[Any, Any], *, urlpath: Path | None = None) -> Any:
+        """Compress ``array`` into a Blosc2 NDArray, in memory or at ``urlpath``."""
+        kwargs = self.storage_kwargs()
+        if urlpath is not None:
+            kwargs.update(urlpath=str(urlpath), mode="w")
+        return blosc2.asarray(np.ascontiguousarray(array), **kwargs)
+
+    @classmethod
+    def from_store(cls, store: Any, meta: Meta, dparams: dict[str, Any]) -> ArrayLayout:
+        """Describe the layout of an existing Blosc2 NDArray."""
+        patch = meta.blosc2.patch_size
+        return cls(
+            chunk_size=tuple(store.chunks),
+            block_size=tuple(store.blocks),
+            patch_size=None if patch is None else tuple(patch),
+            cparams=_cparams_dict(store.schunk.cparams),
+            dparams=dparams,
+        )
+
+
+def _cparams_dict(cparams: Any) -> dict[str, Any]:
+    return {f.name: getattr(cparams, f.name) for f in dataclasses.fields(cparams)}
+
+
+def plan_layout(
+    meta: Meta,
+    shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+    *,
+    patch_size: Any,
+    chunk_size: Any,
+    block_size: Any,
+    cparams: dict[str, Any],
+    dparams: dict[str, Any],
+) -> ArrayLayout:
+    """Choose the layout of a new array from the user's size arguments.
+
+    Without axis labels, a 4D array's first axis counts as non-spatial for the
+    optimiser (channels or time first, as nnU-Net stores them).
+
+    Raises:
+        LayoutError: If patch/chunk/block arguments are inconsistent (RuntimeError).
+        NotImplementedError: If an explicit patch size is given for a number of
+            spatial axes the optimiser does not support.
+    """
+    labelled = meta.spatial.axis_labels is not None
+    try:
+        resolved = resolve_layout(
+            shape,
+            dtype.itemsize,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            spatial_axis_mask=meta.spatial.spatial_axis_mask if labelled else None,
+        )
+    except NotImplementedError:
+        if patch_size != "default":
+            raise
+        # The default patch is a hint, not a demand: arrays the optimiser does not
+        # cover (1D, 5D+, several non-spatial axes) get Blosc2's own layout.
+        resolved = resolve_layout(shape, dtype.itemsize, patch_size=None)
+    return ArrayLayout(
+        chunk_size=resolved.chunk_size,
+        block_size=resolved.block_size,
+        patch_size=resolved.patch_size,
+        cparams=cparams,
+        dparams=dparams,
+    )
+
+
+def record_layout(meta: Meta, layout: ArrayLayout, store: Any) -> None:
+    """Write the layout actually used by ``store`` into ``meta.blosc2``."""
+    compressed = isinstance(store, blosc2.NDArray)
+    chunks = tuple(store.chunks) if compressed else layout.chunk_size
+    blocks = tuple(store.blocks) if compressed else layout.block_size
+    cparams = _cparams_dict(store.schunk.cparams) if compressed else layout.cparams
+    with managed_writes():
+        meta.blosc2 = MetaBlosc2(
+            chunk_size=None if chunks is None else list(chunks),
+            block_size=None if blocks is None else list(blocks),
+            patch_size=None if layout.patch_size is None else list(layout.patch_size),
+            cparams=params_to_json(cparams, compression=True),
+            dparams=params_to_json(layout.dparams, compression=False),
+        )

@@ -1,0 +1,131 @@
+"""Full verification of a ``.mla`` file: structure, metadata, checksums, every chunk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlarray._header import read_file_header
+from mlarray._integrity import ALGORITHM, chunk_region, damaged_chunks
+from mlarray._storage import check_mla_path, open_file_array
+from mlarray.errors import MLArrayError
+
+__all__ = ["VerifyReport", "verify_file"]
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of :func:`verify_file`.
+
+    Attributes:
+        path: The file verified.
+        problems: One sentence per problem found; empty when the file is sound.
+        chunks_checked: How many chunks were decompressed.
+        checksums: Whether the file carries per-chunk checksums (files written by
+            ``mlarray`` 0.0.54 or by plain blosc2 do not; they verify structurally).
+    """
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    chunks_checked: int = 0
+    checksums: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+
+def _describe(index: int, store: Any) -> str:
+    region = chunk_region(tuple(store.shape), tuple(store.chunks), index)
+    spans = ", ".join(f"{part.start}:{part.stop}" for part in region)
+    return f"chunk {index} (array region [{spans}])"
+
+
+def _integrity_problem(record: Any, nchunks: int) -> str | None:
+    if not isinstance(record, dict) or record.get("algorithm") != ALGORITHM:
+        return f"integrity record is malformed or uses an unknown algorithm: {record!r:.80}"
+    sums = record.get("chunks")
+    if not isinstance(sums, list) or not all(type(value) is int for value in sums):
+        return "integrity record is malformed: 'chunks' must be a list of integers"
+    if len(sums) != nchunks:
+        return f"integrity record lists {len(sums)} chunk checksums, the file has {nchunks} chunks"
+    return None
+
+
+def _check_metadata(report: VerifyReport, meta: Any, mapping: Any, store: Any) -> None:
+    if meta.spatial.shape is not None and tuple(meta.spatial.shape) != tuple(store.shape):
+        report.problems.append(
+            f"metadata says shape {list(meta.spatial.shape)}, the array has {list(store.shape)}"
+        )
+    if np.dtype(mapping.dtype) != store.dtype:
+        report.problems.append(
+            f"header dtype {mapping.dtype} differs from the array's {store.dtype}"
+        )
+    for name, actual in (("chunk_size", store.chunks), ("block_size", store.blocks)):
+        recorded = getattr(meta.blosc2, name)
+        if recorded is not None and meta._has_array.value and tuple(recorded) != tuple(actual):
+            report.problems.append(
+                f"meta.blosc2.{name} {list(recorded)} differs from the array's {list(actual)}"
+            )
+
+
+def _check_chunks(report: VerifyReport, store: Any, record: dict[str, Any] | None) -> None:
+    schunk = store.schunk
+    damaged = [] if record is None else damaged_chunks(store, record, range(schunk.nchunks))
+    if damaged:
+        more = f" ({len(damaged) - 1} more damaged chunks)" if len(damaged) > 1 else ""
+        report.problems.append(
+            f"{_describe(damaged[0], store)} does not match its checksum: "
+            f"the stored bytes are damaged{more}"
+        )
+    for index in range(schunk.nchunks):
+        try:
+            data = schunk.decompress_chunk(index)
+        except Exception as exc:  # blosc2 raises bare RuntimeErrors on damaged chunks
+            report.problems.append(f"{_describe(index, store)} cannot be decompressed: {exc}")
+            return
+        if len(data) != schunk.chunksize:
+            report.problems.append(
+                f"{_describe(index, store)} decompressed to {len(data)} bytes, "
+                f"expected {schunk.chunksize}"
+            )
+            return
+        report.chunks_checked += 1
+
+
+def verify_file(filepath: str | Path) -> VerifyReport:
+    """Check a ``.mla`` file completely and report every problem found.
+
+    Reads the header and metadata with the standard-library reader, compares the
+    metadata with the array, recomputes the per-chunk checksums when the file has
+    them, and decompresses every chunk.
+
+    Args:
+        filepath: The ``.mla`` file.
+
+    Returns:
+        The report; ``report.ok`` is True for a sound file.
+    """
+    path = Path(filepath)
+    report = VerifyReport(path=path)
+    try:
+        check_mla_path(path, must_exist=True)
+        header = read_file_header(path)
+        store = open_file_array(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
+    except MLArrayError as exc:
+        report.problems.append(str(exc))
+        return report
+    record = header.mapping.integrity
+    if record is not None:
+        report.checksums = True
+        problem = _integrity_problem(record, store.schunk.nchunks)
+        if problem is not None:
+            report.problems.append(problem)
+            record = None
+    _check_metadata(report, header.meta, header.mapping, store)
+    _check_chunks(report, store, record)
+    return report

@@ -1,0 +1,38 @@
+"""``mlarray verify FILE``: decompress everything and report problems."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mlarray._verify import verify_file
+
+__all__ = ["register", "run"]
+
+
+def register(subcommands: Any) -> None:
+    """Add the ``verify`` subcommand."""
+    parser = subcommands.add_parser(
+        "verify",
+        help="check checksums, metadata and every chunk of .mla files",
+        description="Decompress every chunk, recompute checksums and check that the "
+        "metadata matches the array. Exit status 1 if any file has a problem.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.set_defaults(func=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Verify each file; print one line per file and one per problem."""
+    failed = 0
+    for name in arguments.files:
+        report = verify_file(name)
+        if report.ok:
+            how = "checksums and " if report.checksums else "(no checksums stored) "
+            print(f"{name}: OK, {how}{report.chunks_checked} chunks decompressed")
+            continue
+        failed += 1
+        print(f"{name}: FAILED")
+        for problem in report.problems:
+            print(f"  - {problem}")
+    return 1 if failed else 0

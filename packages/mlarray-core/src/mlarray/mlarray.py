@@ -1,0 +1,656 @@
+"""The :class:`MLArray` container: an N-D array with standardized metadata."""
+
+from __future__ import annotations
+
+import copy as _copy
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import blosc2
+import numpy as np
+
+from mlarray import _geometry_access as geo
+from mlarray._constructors import Constructors, as_shape
+from mlarray._header import read_file_header, write_file_metadata
+from mlarray._integrity import chunk_checksums
+from mlarray._layout import ArrayLayout, plan_layout, record_layout
+from mlarray._params import compression_params, decompression_params
+from mlarray._storage import (
+    CREATE_MMAP_MODES,
+    CREATE_MODES,
+    OPEN_MMAP_MODES,
+    OPEN_MODES,
+    atomic_write,
+    blosc2_errors,
+    check_mla_path,
+    check_mode,
+    create_file_array,
+    open_file_array,
+)
+from mlarray.errors import FileFormatError, MetaTypeError, NoArrayError, ReadOnlyError
+from mlarray.meta import AxisLabel, Meta
+from mlarray_meta._base import managed_writes
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+__all__ = ["MLArray"]
+
+PathLike = str | os.PathLike[str]
+
+
+def coerce_meta(meta: Meta | dict[str, Any] | None) -> Meta:
+    """Return a private Meta from None, a Meta (deep-copied) or a dict (``meta.source``).
+
+    Raises:
+        MetaValidationError: If ``meta`` is of another type (the API promises ValueError).
+    """
+    from mlarray.errors import MetaValidationError
+
+    if meta is None:
+        return Meta()
+    if isinstance(meta, Meta):
+        return _copy.deepcopy(meta)
+    if isinstance(meta, dict):
+        return Meta(source=meta)
+    raise MetaValidationError(f"meta: expected None, a dict or a Meta, got {type(meta).__name__}")
+
+
+class MLArray(Constructors):
+    """An N-dimensional image with geometry and metadata, stored as a ``.mla`` file.
+
+    The MLArray file format (".mla") is a Blosc2-compressed container with
+    standardized metadata support for N-dimensional medical images.
+
+    Args:
+        array: Input data or file path. Use a numpy ndarray for in-memory arrays,
+            or a string/Path to load a ".mla" file. If None, an empty MLArray
+            instance is created (metadata only).
+        spacing: Spacing per spatial axis (e.g., [sx, sy, sz]).
+        origin: Origin per spatial axis.
+        direction: Direction cosine matrix of shape (n, n) for n spatial axes.
+        affine: Homogeneous affine matrix of shape (n + 1, n + 1); never together
+            with spacing/origin/direction.
+        meta: Free-form metadata dictionary (stored as ``meta.source``) or a Meta
+            instance.
+        axis_labels: Per-axis labels or roles. Length must match ndims. If None,
+            the array is treated as purely spatial.
+        copy: Another MLArray to copy metadata from: arguments given explicitly
+            win, ``copy`` fills every field that was not given.
+        patch_size: Patch size hint for chunk/block optimization. Use "default"
+            for 192 per spatial axis, None to use chunk_size/block_size or let
+            Blosc2 choose.
+        chunk_size: Explicit chunk size (only with ``patch_size=None``).
+        block_size: Explicit block size (only with ``patch_size=None``).
+        cparams: Blosc2 compression parameters (default LZ4HC, clevel 8).
+        dparams: Blosc2 decompression parameters (default one thread).
+        compressed: Keep the data Blosc2-compressed in memory (True) or as a NumPy
+            array (False). Saving always writes a compressed file.
+
+    Raises:
+        TypeError: If ``array`` is not an array, a path or None.
+        ValueError: If metadata is invalid or ``affine`` is mixed with
+            spacing/origin/direction.
+        RuntimeError: If patch/chunk/block arguments are inconsistent, or the
+            path is not a readable ``.mla`` file.
+    """
+
+    def __init__(
+        self,
+        array: ArrayLike | PathLike | None = None,
+        spacing: ArrayLike | None = None,
+        origin: ArrayLike | None = None,
+        direction: ArrayLike | None = None,
+        affine: ArrayLike | None = None,
+        meta: Meta | dict[str, Any] | None = None,
+        axis_labels: list[str | AxisLabel] | None = None,
+        copy: MLArray | None = None,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: int | list[int] | tuple[int, ...] | None = None,
+        block_size: int | list[int] | tuple[int, ...] | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> None:
+        self._store: Any = None
+        self._layout: ArrayLayout | None = None
+        self._read_only = False
+        self._persistent = False
+        self._checksums_current = False
+        self.filepath: Path | None = None
+        self.mode: str | None = None
+        self.mmap_mode: str | None = None
+        self._cparams_arg = cparams
+        self._dparams = decompression_params(dparams)
+        self.meta = Meta()
+        if isinstance(array, (str, os.PathLike)):
+            self._adopt(type(self).load(array, dparams=dparams, compressed=compressed))
+            self._apply_arguments(meta, spacing, origin, direction, affine, axis_labels, copy)
+            return
+        self.meta = coerce_meta(meta)
+        self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
+        if array is not None:
+            self._set_array(
+                _as_ndarray(array),
+                patch_size=patch_size,
+                chunk_size=chunk_size,
+                block_size=block_size,
+                compressed=compressed,
+            )
+
+    # ------------------------------------------------------------------ set-up
+    def _adopt(self, other: MLArray) -> None:
+        """Take over the array, metadata and file state of ``other``."""
+        self.__dict__.update(other.__dict__)
+
+    def _apply_arguments(
+        self,
+        meta: Meta | dict[str, Any] | None,
+        spacing: ArrayLike | None,
+        origin: ArrayLike | None,
+        direction: ArrayLike | None,
+        affine: ArrayLike | None,
+        axis_labels: list[str | AxisLabel] | None,
+        copy: MLArray | None,
+    ) -> None:
+        """Apply explicit metadata arguments, then fill the rest from ``copy``."""
+        if meta is not None:
+            self.meta.copy_from(coerce_meta(meta), overwrite=True)
+        geo.apply_explicit(
+            self.meta.spatial,
+            spacing=spacing,
+            origin=origin,
+            direction=direction,
+            affine=affine,
+            axis_labels=axis_labels,
+        )
+        if copy is not None:
+            if not isinstance(copy, MLArray):
+                raise MetaTypeError(f"copy: expected an MLArray, got {type(copy).__name__}")
+            self.meta.copy_from(geo.without_conflicts(copy.meta, self.meta.spatial))
+
+    def _set_array(
+        self,
+        array: np.ndarray[Any, Any],
+        *,
+        patch_size: Any,
+        chunk_size: Any,
+        block_size: Any,
+        compressed: bool,
+    ) -> None:
+        """Attach ``array`` (compressing it unless ``compressed`` is False)."""
+        self._attach_new(
+            array.shape,
+            array.dtype,
+            lambda layout: array if layout is None else layout.compress(array),
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            compressed=compressed,
+        )
+
+    def _attach_new(
+        self,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        produce: Callable[[ArrayLayout | None], Any],
+        *,
+        patch_size: Any,
+        chunk_size: Any,
+        block_size: Any,
+        compressed: bool,
+    ) -> None:
+        """Plan the layout of a new array and attach what ``produce`` makes.
+
+        ``produce(layout)`` returns a Blosc2 NDArray built with the layout;
+        ``produce(None)`` returns a NumPy array (``compressed=False``).
+        """
+        with managed_writes():
+            self.meta.spatial.shape = list(shape)
+            self.meta._has_array.set(True)
+        self._layout = plan_layout(
+            self.meta,
+            shape,
+            dtype,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            cparams=compression_params(self._cparams_arg, dtype),
+            dparams=self._dparams,
+        )
+        self._store = produce(self._layout if compressed else None)
+        record_layout(self.meta, self._layout, self._store)
+
+    # ----------------------------------------------------------------- file I/O
+    @classmethod
+    def open(
+        cls,
+        filepath: PathLike,
+        mode: str = "r",
+        mmap_mode: str | None = "r",
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+    ) -> MLArray:
+        """Open an existing MLArray file with memory mapping.
+
+        Chunks are read and decompressed on demand; nothing is loaded up front.
+
+        Args:
+            filepath: Target file path. Must end with ".mla".
+            mode: 'r' (default, read-only) or 'a' (read/write), used when
+                ``mmap_mode`` is None.
+            mmap_mode: 'r' (default, read-only), 'r+' (read/write, changes go to
+                the file), 'c' (copy-on-write: changes stay in memory) or None
+                (standard I/O with ``mode``). Overrides ``mode`` if set.
+            dparams: Blosc2 decompression parameters. If None, defaults to
+                {'nthreads': 1}.
+
+        Returns:
+            The opened MLArray. Call :meth:`close` to persist metadata edits made
+            in a writable mode.
+
+        Raises:
+            RuntimeError: If the file extension is invalid, the file is missing or
+                mode/mmap_mode is invalid for opening.
+            ValueError: If the file is not a valid ``.mla`` file (FileFormatError).
+        """
+        path = check_mla_path(filepath, must_exist=True)
+        check_mode(mode, OPEN_MODES, "mode", "opening")
+        check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
+        image = cls()
+        image._dparams = decompression_params(dparams)
+        header = read_file_header(path)
+        store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=image._dparams)
+        image._attach_file(path, store, header.meta)
+        image.mode, image.mmap_mode = mode, mmap_mode
+        image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
+        image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
+        image._checksums_current = header.mapping.integrity is not None
+        return image
+
+    @classmethod
+    def create(
+        cls,
+        filepath: PathLike,
+        shape: int | list[int] | tuple[int, ...] | np.ndarray[Any, Any],
+        dtype: DTypeLike,
+        meta: Meta | dict[str, Any] | None = None,
+        mode: str = "w",
+        mmap_mode: str | None = "w+",
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: int | list[int] | tuple[int, ...] | None = None,
+        block_size: int | list[int] | tuple[int, ...] | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+    ) -> MLArray:
+        """Create a new MLArray file with memory mapping.
+
+        The file is written at ``filepath`` at once (with its metadata), so it is
+        a valid ``.mla`` file even if :meth:`close` is never called; writes
+        through ``image[...] = ...`` go to the file.
+
+        Args:
+            filepath: Target file path. Must end with ".mla".
+            shape: Shape of the array to create, non-spatial axes included.
+            dtype: Numpy dtype for the new array.
+            meta: Optional metadata; a dict is stored as ``meta.source``.
+            mode: Must be 'w' (default): create or overwrite.
+            mmap_mode: 'w+' (default) or None. Overrides mode if set.
+            patch_size: Patch size hint (int or one value per spatial axis);
+                "default" means 192.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters (default LZ4HC, clevel 8).
+            dparams: Blosc2 decompression parameters (default one thread).
+
+        Returns:
+            The new, writable MLArray.
+
+        Raises:
+            RuntimeError: If the file extension is invalid or if mode/mmap_mode is
+                invalid for creation.
+        """
+        path = check_mla_path(filepath, must_exist=False)
+        check_mode(mode, CREATE_MODES, "mode", "creating")
+        check_mode(mmap_mode, CREATE_MMAP_MODES, "mmap_mode", "creating")
+        image = cls(meta=meta, cparams=cparams, dparams=dparams)
+        shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
+        image._attach_new(
+            shape_tuple,
+            np_dtype,
+            lambda layout: create_file_array(
+                path,
+                shape_tuple,
+                np_dtype,
+                mmap_mode=mmap_mode,
+                storage=layout.storage_kwargs(),
+            ),
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            compressed=True,
+        )
+        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._persistent = True
+        image._flush_metadata(integrity=None)
+        return image
+
+    @classmethod
+    def load(
+        cls,
+        filepath: PathLike,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+        compressed: bool = True,
+    ) -> MLArray:
+        """Load a MLArray file as a whole without memory mapping.
+
+        Args:
+            filepath: Path to the MLArray file to be loaded. The filepath needs to
+                have the extension ".mla".
+            dparams: Blosc2 decompression parameters used when loading/accessing
+                compressed chunks. If None, defaults to {'nthreads': 1}.
+            compressed: Keep the data compressed in memory (True) or decompress it
+                into a NumPy array (False).
+
+        Returns:
+            An in-memory MLArray, detached from the file.
+
+        Raises:
+            RuntimeError: If the file extension is not ".mla" or the file is missing.
+            ValueError: If the file is not a valid ``.mla`` file (FileFormatError).
+        """
+        path = check_mla_path(filepath, must_exist=True)
+        image = cls()
+        image._dparams = decompression_params(dparams)
+        header = read_file_header(path)
+        with blosc2_errors(path, "loading"):
+            store = blosc2.ndarray_from_cframe(path.read_bytes(), copy=False)
+            store.schunk.dparams = blosc2.DParams(**image._dparams)
+        image._attach_file(path, store, header.meta)
+        image.filepath = None
+        if compressed is False and image._store is not None:
+            image._store = image._decompressed()
+        return image
+
+    def _attach_file(self, path: Path, store: Any, meta: Meta) -> None:
+        """Attach a store read from ``path`` and the metadata read from its header."""
+        self.meta = meta
+        self.filepath = path
+        if not meta._has_array.value:
+            self._store = None
+            return
+        if meta.spatial.shape is not None and tuple(meta.spatial.shape) != store.shape:
+            raise FileFormatError(
+                f"{path}: metadata says shape {list(meta.spatial.shape)} but the array has "
+                f"shape {list(store.shape)}"
+            )
+        self._store = store
+        self._layout = ArrayLayout.from_store(store, meta, self._dparams)
+        with managed_writes():
+            meta.spatial.shape = list(store.shape)
+        record_layout(meta, self._layout, store)
+
+    def save(self, filepath: PathLike) -> None:
+        """Save the array to a MLArray file, atomically.
+
+        The file is written to a temporary file in the same folder and renamed
+        over ``filepath`` only when complete: a crash or a full disk leaves any
+        previous file untouched.
+
+        Args:
+            filepath: Path to save the file. Must end with ".mla".
+
+        Raises:
+            RuntimeError: If the file extension is not ".mla" or writing fails.
+            ValueError: If the metadata is invalid or not JSON-serializable.
+        """
+        path = check_mla_path(filepath, must_exist=False)
+        self.meta.validate()
+        atomic_write(path, self._write_file)
+        if self.filepath is not None and _same_file(self.filepath, path):
+            self._reopen(path)
+
+    def _write_file(self, path: Path) -> None:
+        """Write the complete ``.mla`` file (array, then metadata) at ``path``."""
+        with blosc2_errors(path, "writing", writing=True):
+            if self._store is None:
+                blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
+            elif isinstance(self._store, np.ndarray):
+                assert self._layout is not None
+                self._layout.compress(self._store, urlpath=path)
+            else:
+                path.write_bytes(self._store.to_cframe())
+            written = open_file_array(path, mode="a", mmap_mode=None, dparams=self._dparams)
+            write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
+            del written
+
+    def _reopen(self, path: Path) -> None:
+        """Point a file-backed array at the file just written over its own path."""
+        if self._store is None:
+            return
+        mode = "a" if self._persistent else "r"
+        mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
+        self._store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=self._dparams)
+        self.mode, self.mmap_mode = mode, mmap_mode
+        self._checksums_current = True
+
+    def close(self) -> None:
+        """Flush metadata and close the underlying store.
+
+        Metadata edits made through a writable open (``mmap_mode='r+'``, or
+        ``mode='a'`` without mmap, or :meth:`create`) are written to the file,
+        with fresh per-chunk checksums. After closing, the MLArray instance no
+        longer has an attached array.
+        """
+        if self._store is not None and self.filepath is not None and self._persistent:
+            self.meta.validate()
+            self._flush_metadata(integrity=chunk_checksums(self._store))
+            self._checksums_current = True
+        self._store = None
+        self.filepath = None
+
+    def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
+        assert self.filepath is not None
+        with blosc2_errors(self.filepath, "writing metadata", writing=True):
+            write_file_metadata(self._store, self.meta, integrity=integrity)
+
+    # ----------------------------------------------------------- representations
+    def _require_array(self, action: str) -> Any:
+        if self._store is None:
+            raise NoArrayError(f"cannot {action}: this MLArray holds no array data")
+        return self._store
+
+    def _decompressed(self) -> np.ndarray[Any, Any]:
+        store = self._require_array("decompress")
+        if isinstance(store, np.ndarray):
+            return store
+        return np.asarray(store[...])
+
+    def to_numpy(self) -> np.ndarray[Any, Any]:
+        """Return the underlying data as a NumPy array.
+
+        Returns:
+            A view of the data when it is held uncompressed, else a decompressed copy.
+
+        Raises:
+            TypeError: If no array data is loaded.
+        """
+        return self._decompressed()
+
+    def compress(
+        self,
+        patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
+        chunk_size: int | list[int] | tuple[int, ...] | None = None,
+        block_size: int | list[int] | tuple[int, ...] | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        dparams: dict[str, Any] | blosc2.DParams | None = None,
+    ) -> None:
+        """Compress this MLArray in-place using the Blosc2 backend.
+
+        The instance is detached from any previously opened file state and becomes
+        an in-memory object. Persist changes by calling save().
+
+        Args:
+            patch_size: Patch size hint; "default" means 192 per spatial axis.
+            chunk_size: Explicit chunk size (only with ``patch_size=None``).
+            block_size: Explicit block size (only with ``patch_size=None``).
+            cparams: Blosc2 compression parameters.
+            dparams: Blosc2 decompression parameters.
+
+        Raises:
+            TypeError: If no array data is loaded.
+        """
+        array = self._decompressed()
+        self._cparams_arg = cparams
+        self._dparams = decompression_params(dparams)
+        self._detach()
+        self._set_array(
+            array,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            compressed=True,
+        )
+
+    def decompress(self) -> None:
+        """Decompress this MLArray in-place to a NumPy-backed array.
+
+        The instance is detached from any previously opened file state and becomes
+        an in-memory object. Persist changes by calling save(). meta.blosc2
+        metadata is cleared.
+
+        Raises:
+            TypeError: If no array data is loaded.
+        """
+        array = self._decompressed()
+        self._detach()
+        self._store = array
+        with managed_writes():
+            self.meta.blosc2.reset()
+
+    def _detach(self) -> None:
+        self.filepath, self.mode, self.mmap_mode = None, None, None
+        self._read_only = self._persistent = self._checksums_current = False
+
+    # --------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the underlying array, or None if no array is loaded."""
+        return None if self._store is None else tuple(self._store.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any] | None:
+        """Dtype of the underlying array, or None if no array is loaded."""
+        return None if self._store is None else np.dtype(self._store.dtype)
+
+    @property
+    def ndim(self) -> int | None:
+        """Number of spatial and non-spatial dimensions, or None if no array is loaded."""
+        return None if self._store is None else len(self._store.shape)
+
+    @property
+    def spatial_ndim(self) -> int | None:
+        """Number of spatial dimensions, or None if no array is loaded."""
+        if self._store is None:
+            return None
+        mask = self.meta.spatial.spatial_axis_mask
+        return self.ndim if mask is None else sum(mask)
+
+    spacing = geo.spatial_list_property("spacing", "Spacing per spatial axis (a live list).")
+    origin = geo.spatial_list_property("origin", "Origin per spatial axis (a live list).")
+    direction = geo.spatial_list_property(
+        "direction", "Direction cosine matrix with shape (n, n) for n spatial axes."
+    )
+
+    @property
+    def affine(self) -> np.ndarray[Any, Any] | None:
+        """Homogeneous affine matrix (n + 1, n + 1) mapping voxel indices to world.
+
+        Computed from spacing/origin/direction when no affine is stored; None if
+        no array is loaded and no geometry is set.
+        """
+        return geo.affine_of(self.meta.spatial, self.spatial_ndim)
+
+    @affine.setter
+    def affine(self, value: ArrayLike | None) -> None:
+        geo.set_affine(self.meta.spatial, value)
+
+    @property
+    def translation(self) -> list[float] | None:
+        """Translation vector (one value per spatial axis) of the affine."""
+        return geo.decomposed(self.affine, "translation")
+
+    @property
+    def scale(self) -> list[float] | None:
+        """Scaling factors (one value per spatial axis) of the affine."""
+        return geo.decomposed(self.affine, "scale")
+
+    @property
+    def rotation(self) -> list[list[float]] | None:
+        """Rotation matrix (n, n) of the affine."""
+        return geo.decomposed(self.affine, "rotation")
+
+    @property
+    def shear(self) -> list[list[float]] | None:
+        """Shear matrix (n, n) of the affine."""
+        return geo.decomposed(self.affine, "shear")
+
+    # ---------------------------------------------------------- NumPy interop
+    def __getitem__(self, key: Any) -> Any:
+        return self._require_array("read")[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        store = self._require_array("write")
+        if self._read_only:
+            raise ReadOnlyError(
+                f"{self.filepath}: opened read-only (mode={self.mode!r}, "
+                f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
+            )
+        if self._persistent and self._checksums_current:
+            # The stored checksums are about to go stale: drop them until close().
+            self._flush_metadata(integrity=None)
+            self._checksums_current = False
+        store[key] = value
+
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
+        array = self._decompressed()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        shape = self._require_array("take len()").shape
+        if not shape:
+            raise TypeError("len() of a 0-d MLArray")
+        return int(shape[0])
+
+    def __iter__(self) -> Iterator[Any]:
+        store = self._require_array("iterate")
+        for index in range(store.shape[0]):
+            yield store[index]
+
+    def __repr__(self) -> str:
+        if self._store is None:
+            return "MLArray(no array)"
+        where = f", file={str(self.filepath)!r}" if self.filepath is not None else ""
+        return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
+
+
+def _as_ndarray(array: Any) -> np.ndarray[Any, Any]:
+    """Return ``array`` as a NumPy array with at least one axis."""
+    if isinstance(array, (str, bytes, dict)):
+        raise MetaTypeError(f"array: expected a NumPy array or a path, got {type(array).__name__}")
+    if isinstance(array, blosc2.NDArray):
+        array = array[...]
+    result = np.asarray(array)
+    if result.ndim == 0:
+        raise MetaTypeError("array: expected at least one axis, got a 0-d value")
+    if result.dtype == object:
+        raise MetaTypeError("array: object arrays cannot be stored; use a numeric dtype")
+    return result
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

@@ -1,0 +1,124 @@
+"""Small validators shared by the metadata sections.
+
+Each returns the normalised value or raises an error naming the field, what was
+expected and what was found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlarray_meta._base import FrozenList
+from mlarray_meta._json import plain_number, unwrap
+from mlarray_meta.errors import MetaTypeError, MetaValidationError
+
+__all__ = [
+    "as_bool",
+    "as_int_list",
+    "as_matrix",
+    "as_number_list",
+    "as_optional_number",
+    "as_optional_str",
+    "as_str_list",
+]
+
+
+def _as_sequence(value: Any, field: str) -> list[Any]:
+    value = unwrap(value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise MetaTypeError(f"{field}: expected a list, got {type(value).__name__} {value!r}")
+    return list(value)
+
+
+def as_number_list(
+    value: Any, field: str, *, positive: bool = False, length: int | None = None
+) -> list[int | float] | None:
+    """Return a list of finite numbers (None passes through)."""
+    if value is None:
+        return None
+    items = [plain_number(v, f"{field}[{i}]") for i, v in enumerate(_as_sequence(value, field))]
+    if positive:
+        for index, item in enumerate(items):
+            if item <= 0:
+                raise MetaValidationError(f"{field}[{index}]: expected a value > 0, got {item!r}")
+    if length is not None and len(items) != length:
+        raise MetaValidationError(f"{field}: expected {length} values, got {len(items)}")
+    return items
+
+
+def as_int_list(
+    value: Any, field: str, *, minimum: int = 1, frozen: bool = False
+) -> list[int] | None:
+    """Return a list of ints >= ``minimum`` (None passes through).
+
+    With ``frozen`` the list is a :class:`FrozenList` that refuses in-place edits.
+    """
+    if value is None:
+        return None
+    items: list[int] = []
+    for index, item in enumerate(_as_sequence(value, field)):
+        number = plain_number(item, f"{field}[{index}]")
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise MetaTypeError(f"{field}[{index}]: expected an integer, got {number!r}")
+            number = int(number)
+        if number < minimum:
+            raise MetaValidationError(
+                f"{field}[{index}]: expected an integer >= {minimum}, got {number}"
+            )
+        items.append(number)
+    return FrozenList(items, field) if frozen else items
+
+
+def as_matrix(value: Any, field: str) -> list[list[int | float]] | None:
+    """Return a square matrix of finite numbers as nested lists (None passes through)."""
+    if value is None:
+        return None
+    rows = _as_sequence(value, field)
+    matrix = [as_number_list(row, f"{field}[{i}]") or [] for i, row in enumerate(rows)]
+    for index, row in enumerate(matrix):
+        if len(row) != len(matrix):
+            raise MetaValidationError(
+                f"{field}: expected a square matrix, got {len(matrix)} rows but row {index} "
+                f"has {len(row)} values"
+            )
+    return matrix
+
+
+def as_str_list(value: Any, field: str) -> list[str] | None:
+    """Return a list of non-empty strings; enum members become their values."""
+    if value is None:
+        return None
+    out: list[str] = []
+    for index, item in enumerate(_as_sequence(value, field)):
+        item = unwrap(item)
+        if not isinstance(item, str) or not item:
+            raise MetaTypeError(
+                f"{field}[{index}]: expected a non-empty string, got {type(item).__name__} {item!r}"
+            )
+        out.append(item)
+    return out
+
+
+def as_optional_number(value: Any, field: str) -> float | int | None:
+    """Return a finite number or None."""
+    return None if value is None else plain_number(value, field)
+
+
+def as_optional_str(value: Any, field: str) -> str | None:
+    """Return a string or None; enum members become their values."""
+    value = unwrap(value)
+    if value is not None and not isinstance(value, str):
+        raise MetaTypeError(f"{field}: expected a string or None, got {type(value).__name__}")
+    return value
+
+
+def as_bool(value: Any, field: str, *, optional: bool) -> bool | None:
+    """Return a bool (or None when ``optional``); NumPy booleans are accepted."""
+    value = unwrap(value)
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        expected = "True, False or None" if optional else "True or False"
+        raise MetaTypeError(f"{field}: expected {expected}, got {type(value).__name__} {value!r}")
+    return value

@@ -1,0 +1,117 @@
+"""Conversion of user values into plain JSON data, without importing numpy.
+
+NumPy scalars and arrays are recognised by duck typing (``tolist``/``item``), so
+``mlarray_meta`` stays free of third-party imports while still accepting what
+image libraries hand out (``np.float32`` spacings, ``np.ndarray`` directions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from mlarray_meta.errors import MetaTypeError, MetaValidationError
+
+__all__ = ["is_json_safe", "plain_number", "to_json_safe", "unwrap"]
+
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+_MAX_DEPTH = 100
+
+
+def unwrap(value: Any) -> Any:
+    """Turn an enum member or a NumPy scalar/array into its plain Python value."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and hasattr(value, "dtype"):
+        return tolist()
+    item = getattr(value, "item", None)
+    if callable(item) and hasattr(value, "dtype"):
+        return item()
+    return value
+
+
+def to_json_safe(value: Any, field: str, *, _depth: int = 0) -> Any:
+    """Return a deep copy of ``value`` made only of JSON types.
+
+    Tuples become lists, NumPy values become Python values, enum members become
+    their values. Mapping keys must be strings and floats must be finite (strict
+    JSON has no NaN or Infinity).
+
+    Args:
+        value: The value to convert.
+        field: Where the value lives, used in error messages (e.g. ``meta.source``).
+
+    Returns:
+        A structure of ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool``
+        and ``None``.
+
+    Raises:
+        MetaTypeError: If a value (or a mapping key) has no JSON representation.
+        MetaValidationError: If a float is NaN or infinite, or nesting is deeper
+            than 100 levels.
+    """
+    if _depth > _MAX_DEPTH:
+        raise MetaValidationError(f"{field}: nested deeper than {_MAX_DEPTH} levels")
+    value = unwrap(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise MetaValidationError(
+                f"{field}: expected a finite number (JSON has no NaN/Infinity), got {value!r}"
+            )
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            key = unwrap(key)
+            if not isinstance(key, str):
+                raise MetaTypeError(
+                    f"{field}: mapping keys must be strings for JSON, got {type(key).__name__} "
+                    f"key {key!r}"
+                )
+            out[key] = to_json_safe(item, f"{field}[{key!r}]", _depth=_depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [
+            to_json_safe(item, f"{field}[{index}]", _depth=_depth + 1)
+            for index, item in enumerate(value)
+        ]
+    raise MetaTypeError(
+        f"{field}: value of type {type(value).__name__} is not JSON-serializable "
+        f"(expected dict, list, str, int, float, bool or None)"
+    )
+
+
+def is_json_safe(value: Any) -> bool:
+    """Return True when :func:`to_json_safe` accepts ``value``."""
+    try:
+        to_json_safe(value, "value")
+    except (MetaTypeError, MetaValidationError):
+        return False
+    return True
+
+
+def plain_number(value: Any, field: str) -> int | float:
+    """Return ``value`` as a finite Python ``int`` or ``float``.
+
+    Args:
+        value: A Python or NumPy number.
+        field: Where the value lives, used in error messages.
+
+    Raises:
+        MetaTypeError: If ``value`` is not a number (booleans are not numbers here).
+        MetaValidationError: If ``value`` is NaN or infinite.
+    """
+    value = unwrap(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MetaTypeError(f"{field}: expected a number, got {type(value).__name__} {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MetaValidationError(f"{field}: expected a finite number, got {value!r}")
+    return value

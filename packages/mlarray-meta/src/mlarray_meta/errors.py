@@ -1,0 +1,71 @@
+"""The one error hierarchy of mlarray.
+
+Every error raised on purpose by ``mlarray_meta``, ``mlarray`` and ``mlarray_io``
+derives from :class:`MLArrayError`. Each leaf also derives from the builtin
+exception that the public API promises, so ``except ValueError`` and
+``except MLArrayError`` both work.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChecksumError",
+    "FileFormatError",
+    "MLArrayError",
+    "MLArrayFileError",
+    "MetaTypeError",
+    "MetaValidationError",
+    "ReadOnlyError",
+    "ReadOnlyFieldError",
+    "UnknownFieldError",
+    "UnsafeMetadataError",
+    "UnsupportedVersionError",
+]
+
+
+class MLArrayError(Exception):
+    """Root of every error raised on purpose by the mlarray packages."""
+
+
+class MetaValidationError(MLArrayError, ValueError):
+    """A metadata value has the right type but an invalid value (length, shape, range)."""
+
+
+class MetaTypeError(MLArrayError, TypeError):
+    """A metadata value, or an argument, has the wrong type."""
+
+
+class UnknownFieldError(MLArrayError, KeyError):
+    """A mapping names a field that the metadata schema does not have."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; a sentence reads better unquoted.
+        return str(self.args[0]) if self.args else ""
+
+
+class MLArrayFileError(MLArrayError, RuntimeError):
+    """A path, extension or open mode is not usable (missing file, wrong suffix, bad mode)."""
+
+
+class ReadOnlyError(MLArrayFileError, PermissionError):
+    """A write was attempted through an array or file opened read-only."""
+
+
+class FileFormatError(MLArrayError, ValueError):
+    """A file's bytes are not a valid ``.mla`` file (truncated, corrupted or malformed)."""
+
+
+class UnsafeMetadataError(FileFormatError):
+    """A metadata entry asks for something that is never executed (pickle globals, bombs)."""
+
+
+class UnsupportedVersionError(FileFormatError):
+    """A file was written by a newer, incompatible version of the format."""
+
+
+class ChecksumError(FileFormatError):
+    """Stored chunk data does not match the checksum recorded when it was saved."""
+
+
+class ReadOnlyFieldError(MLArrayError, AttributeError):
+    """A metadata field managed by the MLArray container was assigned or mutated by a user."""

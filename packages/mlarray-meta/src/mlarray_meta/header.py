@@ -1,0 +1,121 @@
+"""A ``.mla`` file's array layout and metadata mapping, read with the standard library.
+
+:func:`read_header_mapping` parses the frame (:mod:`mlarray_meta.frame`) and
+decodes the metadata entry: the JSON envelope under ``"mla"`` when present,
+otherwise the legacy ``mlarray`` 0.0.54 entry under ``"mlarray"``. Turning the
+mapping into a ``Meta`` object is left to the caller
+(``Meta.from_mapping(header.meta)``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mlarray_meta.codec import ENVELOPE_KEY, LEGACY_KEY, decode_envelope, decode_legacy
+from mlarray_meta.errors import FileFormatError
+from mlarray_meta.frame import FrameInfo, read_frame
+
+__all__ = ["HeaderMapping", "read_header_mapping"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMapping:
+    """The array layout and the undecoded-to-objects metadata of a ``.mla`` file.
+
+    Attributes:
+        path: The file read.
+        shape: Array shape.
+        dtype: NumPy dtype string, e.g. ``'<i2'``.
+        chunks: Chunk shape.
+        blocks: Block shape.
+        meta: The ``Meta.to_mapping()`` dict; empty when the file has no metadata entry.
+        origin: ``"mla"`` (JSON envelope), ``"legacy"`` (``mlarray`` 0.0.54 entry), or
+            None when the file has neither.
+        format_version: ``(major, minor)`` of the envelope; None unless origin is "mla".
+        integrity: The envelope's integrity record, or None.
+        frame: Everything else the frame header and trailer say (codec, sizes, vlmeta).
+    """
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    chunks: tuple[int, ...]
+    blocks: tuple[int, ...]
+    meta: dict[str, Any]
+    origin: Literal["mla", "legacy"] | None
+    format_version: tuple[int, int] | None
+    integrity: dict[str, Any] | None
+    frame: FrameInfo
+
+    @classmethod
+    def from_frame(cls, frame: FrameInfo) -> HeaderMapping:
+        """Decode the metadata entry of an already parsed frame.
+
+        Args:
+            frame: The parsed frame.
+
+        Returns:
+            The header mapping; ``"mla"`` wins when both entries exist (the legacy one is
+            then not decoded at all).
+
+        Raises:
+            FileFormatError: The metadata entry is malformed, cannot be decoded without
+                python-blosc2, or (for a legacy entry) is unsafe
+                (:class:`~mlarray_meta.errors.UnsafeMetadataError`).
+        """
+        meta: dict[str, Any] = {}
+        origin: Literal["mla", "legacy"] | None = None
+        version: tuple[int, int] | None = None
+        integrity: dict[str, Any] | None = None
+        if ENVELOPE_KEY in frame.vlmeta:
+            source = f"{frame.path}: vlmeta {ENVELOPE_KEY!r}"
+            envelope = decode_envelope(_binary(frame, ENVELOPE_KEY), source=source)
+            meta, origin = envelope.meta, "mla"
+            version, integrity = envelope.format_version, envelope.integrity
+        elif LEGACY_KEY in frame.vlmeta:
+            source = f"{frame.path}: vlmeta {LEGACY_KEY!r}"
+            meta, origin = decode_legacy(_binary(frame, LEGACY_KEY), source=source), "legacy"
+        return cls(
+            path=frame.path,
+            shape=frame.shape,
+            dtype=frame.dtype,
+            chunks=frame.chunks,
+            blocks=frame.blocks,
+            meta=meta,
+            origin=origin,
+            format_version=version,
+            integrity=integrity,
+            frame=frame,
+        )
+
+
+def _binary(frame: FrameInfo, name: str) -> bytes:
+    value = frame.vlmeta_value(name)
+    if not isinstance(value, bytes):
+        raise FileFormatError(
+            f"{frame.path}: vlmeta {name!r}: expected a msgpack bin value, "
+            f"found {type(value).__name__}"
+        )
+    return value
+
+
+def read_header_mapping(path: str | os.PathLike[str]) -> HeaderMapping:
+    """Read the array layout and metadata mapping of a ``.mla`` file.
+
+    Only the frame's header and trailer are read, with the standard library alone.
+
+    Args:
+        path: The ``.mla`` file.
+
+    Returns:
+        The header mapping.
+
+    Raises:
+        MLArrayFileError: The path is missing, a directory, or unreadable.
+        FileFormatError: The file or its metadata entry is invalid (including
+            :class:`~mlarray_meta.errors.UnsafeMetadataError` and
+            :class:`~mlarray_meta.errors.UnsupportedVersionError`).
+    """
+    return HeaderMapping.from_frame(read_frame(path))
