@@ -446,11 +446,11 @@ class Constructors:
 
     @classmethod
     def _like(
-        cls: type[M], x: Any, dtype: DTypeLike, meta: Any
+        cls: type[M], x: Any, dtype: DTypeLike | None, meta: Any
     ) -> tuple[tuple[int, ...], np.dtype[Any], Any]:
         shape, source_dtype = _like_source(x)
-        if meta is None and hasattr(x, "meta") and isinstance(x, cls):
-            meta = x.meta
+        if meta is None and isinstance(x, cls):
+            meta = getattr(x, "meta", None)
         return shape, source_dtype if dtype is None else np.dtype(dtype), meta
 
     @classmethod

@@ -32,7 +32,7 @@ def _as_dict(params: Any, kind: type, allowed: frozenset[str], name: str) -> dic
     if params is None:
         return {}
     if isinstance(params, kind):
-        return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
+        return {name: getattr(params, name) for name in allowed}
     if not isinstance(params, Mapping):
         raise MetaTypeError(
             f"{name}: expected a dict or blosc2.{kind.__name__}, got {type(params).__name__}"

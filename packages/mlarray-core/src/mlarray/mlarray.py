@@ -54,7 +54,7 @@ def coerce_meta(meta: Meta | dict[str, Any] | None) -> Meta:
     if isinstance(meta, Meta):
         return _copy.deepcopy(meta)
     if isinstance(meta, dict):
-        return Meta(source=meta)
+        return Meta.from_mapping({"source": meta})
     raise MetaValidationError(f"meta: expected None, a dict or a Meta, got {type(meta).__name__}")
 
 
@@ -316,16 +316,18 @@ class MLArray(Constructors):
         check_mode(mmap_mode, CREATE_MMAP_MODES, "mmap_mode", "creating")
         image = cls(meta=meta, cparams=cparams, dparams=dparams)
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
+
+        def produce(layout: ArrayLayout | None) -> Any:
+            assert layout is not None  # compressed=True always passes the layout
+            storage = layout.storage_kwargs()
+            return create_file_array(
+                path, shape_tuple, np_dtype, mmap_mode=mmap_mode, storage=storage
+            )
+
         image._attach_new(
             shape_tuple,
             np_dtype,
-            lambda layout: create_file_array(
-                path,
-                shape_tuple,
-                np_dtype,
-                mmap_mode=mmap_mode,
-                storage=layout.storage_kwargs(),
-            ),
+            produce,
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
@@ -577,22 +579,22 @@ class MLArray(Constructors):
         geo.set_affine(self.meta.spatial, value)
 
     @property
-    def translation(self) -> list[float] | None:
+    def translation(self) -> Any:
         """Translation vector (one value per spatial axis) of the affine."""
         return geo.decomposed(self.affine, "translation")
 
     @property
-    def scale(self) -> list[float] | None:
+    def scale(self) -> Any:
         """Scaling factors (one value per spatial axis) of the affine."""
         return geo.decomposed(self.affine, "scale")
 
     @property
-    def rotation(self) -> list[list[float]] | None:
+    def rotation(self) -> Any:
         """Rotation matrix (n, n) of the affine."""
         return geo.decomposed(self.affine, "rotation")
 
     @property
-    def shear(self) -> list[list[float]] | None:
+    def shear(self) -> Any:
         """Shear matrix (n, n) of the affine."""
         return geo.decomposed(self.affine, "shear")
 

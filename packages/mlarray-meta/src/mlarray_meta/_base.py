@@ -419,8 +419,8 @@ class SingleKeyBaseMeta(BaseMeta):
         if isinstance(d, Mapping) and set(d) == {key}:
             inner = d[key]
             if not cls._value_is_mapping or isinstance(inner, Mapping):
-                return cls(inner)
-        return cls(d)
+                return cls(**{key: inner})
+        return cls(**{key: d})
 
     def to_mapping(self, *, include_none: bool = True) -> dict[str, Any]:
         """Serialize to a mapping with the single key.
