@@ -37,6 +37,7 @@ PUBLIC_ALL = [
     "BaseMeta",
     "CoordSystem",
     "CoordSystemEnum",
+    "Header",
     "MLArrayError",
     "Meta",
     "MetaBbox",
@@ -52,6 +53,7 @@ PUBLIC_ALL = [
     "SingleKeyBaseMeta",
     "__version__",
     "is_json_safe",
+    "read_header",
 ]
 
 ERRORS_ALL = [

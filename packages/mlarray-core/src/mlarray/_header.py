@@ -1,7 +1,7 @@
 """Metadata in and out of ``.mla`` files.
 
-Reading goes through ``mlarray_meta``'s standard-library frame reader, which also
-validates the frame's header and trailer before blosc2 ever sees the file.
+Reading is :func:`mlarray_meta.header.read_header` (standard library only), which
+also validates the frame's header and trailer before blosc2 ever sees the file.
 Writing stores the JSON envelope (and, unless switched off, the legacy entry of
 the ``mlarray`` 0.0.54 package) as uncompressed vlmeta chunks, so that readers
 without blosc2 can decode them.
@@ -9,52 +9,17 @@ without blosc2 can decode them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from blosc2.msgpack_utils import msgpack_packb
 
 from mlarray import config
 from mlarray._version import __version__
-from mlarray.errors import FileFormatError, MLArrayError
 from mlarray.meta import Meta
 from mlarray_meta._base import managed_writes
 from mlarray_meta.codec import ENVELOPE_KEY, LEGACY_KEY, encode_envelope, encode_legacy
-from mlarray_meta.header import HeaderMapping, read_header_mapping
 
-__all__ = ["FileHeader", "read_file_header", "write_file_metadata"]
-
-
-@dataclass(frozen=True)
-class FileHeader:
-    """What a file's header says: its layout and its metadata.
-
-    Attributes:
-        meta: The metadata, with ``_has_array`` set for files that carry none.
-        mapping: The raw header as read by ``mlarray_meta``.
-    """
-
-    meta: Meta
-    mapping: HeaderMapping
-
-
-def read_file_header(path: Path) -> FileHeader:
-    """Read and validate the metadata of the ``.mla`` file at ``path``.
-
-    Raises:
-        MLArrayFileError: If the file is missing or unreadable.
-        FileFormatError: If the frame or its metadata is damaged, unsafe or invalid.
-    """
-    mapping = read_header_mapping(path)
-    try:
-        meta = Meta.from_mapping(mapping.meta)
-    except MLArrayError as exc:
-        raise FileFormatError(f"{path}: invalid metadata in the file: {exc}") from exc
-    if mapping.origin is None:
-        with managed_writes():
-            meta._has_array.set(mapping.shape != (0,))
-    return FileHeader(meta=meta, mapping=mapping)
+__all__ = ["write_file_metadata"]
 
 
 def _set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mlarray._header import read_file_header
 from mlarray._integrity import ALGORITHM, chunk_region, damaged_chunks
 from mlarray._storage import check_mla_path, open_file_array
 from mlarray.errors import MLArrayError
+from mlarray_meta.header import read_header
 
 __all__ = ["VerifyReport", "verify_file"]
 
@@ -114,7 +114,7 @@ def verify_file(filepath: str | Path) -> VerifyReport:
     report = VerifyReport(path=path)
     try:
         check_mla_path(path, must_exist=True)
-        header = read_file_header(path)
+        header = read_header(path)
         store = open_file_array(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
     except MLArrayError as exc:
         report.problems.append(str(exc))

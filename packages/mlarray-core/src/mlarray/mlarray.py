@@ -13,7 +13,7 @@ import numpy as np
 
 from mlarray import _geometry_access as geo
 from mlarray._constructors import Constructors, as_shape
-from mlarray._header import read_file_header, write_file_metadata
+from mlarray._header import write_file_metadata
 from mlarray._integrity import chunk_checksums
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
 from mlarray._params import compression_params, decompression_params
@@ -32,6 +32,7 @@ from mlarray._storage import (
 from mlarray.errors import FileFormatError, MetaTypeError, NoArrayError, ReadOnlyError
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
+from mlarray_meta.header import read_header
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
@@ -260,7 +261,7 @@ class MLArray(Constructors):
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
         image = cls()
         image._dparams = decompression_params(dparams)
-        header = read_file_header(path)
+        header = read_header(path)
         store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=image._dparams)
         image._attach_file(path, store, header.meta)
         image.mode, image.mmap_mode = mode, mmap_mode
@@ -365,7 +366,7 @@ class MLArray(Constructors):
         path = check_mla_path(filepath, must_exist=True)
         image = cls()
         image._dparams = decompression_params(dparams)
-        header = read_file_header(path)
+        header = read_header(path)
         with blosc2_errors(path, "loading"):
             store = blosc2.ndarray_from_cframe(path.read_bytes(), copy=False)
             store.schunk.dparams = blosc2.DParams(**image._dparams)

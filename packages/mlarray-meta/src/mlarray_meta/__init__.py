@@ -10,6 +10,7 @@ from mlarray_meta._base import BaseMeta, SingleKeyBaseMeta
 from mlarray_meta._json import is_json_safe
 from mlarray_meta._version import __version__
 from mlarray_meta.errors import MLArrayError
+from mlarray_meta.header import Header, read_header
 from mlarray_meta.meta import Meta
 from mlarray_meta.sections import (
     MetaBbox,
@@ -36,6 +37,7 @@ __all__ = [
     "BaseMeta",
     "CoordSystem",
     "CoordSystemEnum",
+    "Header",
     "MLArrayError",
     "Meta",
     "MetaBbox",
@@ -51,4 +53,5 @@ __all__ = [
     "SingleKeyBaseMeta",
     "__version__",
     "is_json_safe",
+    "read_header",
 ]

@@ -13,11 +13,13 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlarray_meta._base import managed_writes
 from mlarray_meta.codec import ENVELOPE_KEY, LEGACY_KEY, decode_envelope, decode_legacy
-from mlarray_meta.errors import FileFormatError
+from mlarray_meta.errors import FileFormatError, MLArrayError
 from mlarray_meta.frame import FrameInfo, read_frame
+from mlarray_meta.meta import Meta
 
-__all__ = ["HeaderMapping", "read_header_mapping"]
+__all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +121,65 @@ def read_header_mapping(path: str | os.PathLike[str]) -> HeaderMapping:
             :class:`~mlarray_meta.errors.UnsupportedVersionError`).
     """
     return HeaderMapping.from_frame(read_frame(path))
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """Everything a ``.mla`` file's header says, with the metadata as a :class:`Meta`.
+
+    Attributes:
+        meta: The file's metadata. For files without a metadata entry (plain blosc2
+            frames) it is a default Meta with ``_has_array`` set from the shape.
+        mapping: The raw header (frame description, metadata mapping, integrity record).
+    """
+
+    meta: Meta
+    mapping: HeaderMapping
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Array shape (``(0,)`` for a metadata-only file)."""
+        return self.mapping.shape
+
+    @property
+    def dtype(self) -> str:
+        """NumPy dtype string, e.g. ``'<i2'``."""
+        return self.mapping.dtype
+
+    @property
+    def chunk_size(self) -> tuple[int, ...]:
+        """Chunk shape of the stored array."""
+        return self.mapping.chunks
+
+    @property
+    def block_size(self) -> tuple[int, ...]:
+        """Block shape of the stored array."""
+        return self.mapping.blocks
+
+
+def read_header(path: str | os.PathLike[str]) -> Header:
+    """Read shape, dtype, chunk/block sizes and the full :class:`Meta` of a ``.mla`` file.
+
+    Uses the standard library alone and reads only the frame's header and trailer,
+    for files written by mlarray and by the ``mlarray`` 0.0.54 package.
+
+    Args:
+        path: The ``.mla`` file.
+
+    Returns:
+        The header.
+
+    Raises:
+        MLArrayFileError: The path is missing, a directory, or unreadable.
+        FileFormatError: The file or its metadata is invalid, unsafe or from an
+            incompatible newer format version.
+    """
+    mapping = read_header_mapping(path)
+    try:
+        meta = Meta.from_mapping(mapping.meta)
+    except MLArrayError as exc:
+        raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
+    if mapping.origin is None:
+        with managed_writes():
+            meta._has_array.set(mapping.shape != (0,))
+    return Header(meta=meta, mapping=mapping)

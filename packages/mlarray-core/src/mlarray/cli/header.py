@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlarray._header import FileHeader, read_file_header
 from mlarray._storage import check_mla_path
+from mlarray_meta.header import Header, read_header
 
 __all__ = ["header_document", "read_checked", "register", "run"]
 
@@ -25,12 +25,12 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def read_checked(name: str) -> FileHeader:
+def read_checked(name: str) -> Header:
     """Read the header of the ``.mla`` file ``name`` (suffix and existence checked)."""
-    return read_file_header(check_mla_path(Path(name), must_exist=True))
+    return read_header(check_mla_path(Path(name), must_exist=True))
 
 
-def header_document(header: FileHeader) -> dict[str, Any]:
+def header_document(header: Header) -> dict[str, Any]:
     """Everything the header says, as plain JSON data."""
     mapping = header.mapping
     version = mapping.format_version
