@@ -88,10 +88,12 @@ def tests(session: nox.Session) -> None:
     """The whole suite: versions, meta-only venv, all packages, interop with 0.0.54."""
     session.notify("versions")
     session.notify("tests_meta")
+    session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
     install_all(session, *TEST_DEPS)
     session.run(
         "pytest", "tests", "--ignore=tests/interop", "-p", "no:cacheprovider", *session.posargs
     )
+    session.notify("interop")
 
 
 @nox.session(python=PYTHON)
@@ -195,4 +197,72 @@ def bench(session: nox.Session) -> None:
         str(ROOT / "benchmarks" / "run.py"),
         *("--legacy-python", str(legacy / "bin" / "python")),
         *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: convert nibabel's sample scans, check geometry, time patch reads.
+
+    ``nox -s demo -- --out DIR`` keeps the converted files in DIR.
+    """
+    install_all(session)
+    session.run("mlarray", "demo", *session.posargs)
+
+
+# The documentation toolchain, pinned exactly so that a --strict build is reproducible.
+DOCS_DEPS = (
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "griffelib==2.4.1",
+    "pymdown-extensions==13.1.2",
+    "ruff==0.17.6",  # mkdocstrings formats the rendered signatures with it
+)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with ``mkdocs build --strict``.
+
+    A broken link, a missing snippet or an unresolvable API reference fails the
+    build. The site is written to a folder in the session's temporary directory
+    (printed at the end); extra arguments go to ``mkdocs build``.
+    """
+    install_all(session, *DOCS_DEPS)
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(site),
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+    session.log(f"documentation site built in {site}")
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """The reliability tests, longer: 20x the random damage, three seeds, more kills.
+
+    ``MLARRAY_FUZZ_SCALE`` (default 20) multiplies the random byte flips per region,
+    the SIGKILL trials and the bit flips; ``MLARRAY_FUZZ_SEEDS`` (default ``1,2,3``)
+    picks the flips. Extra arguments go to pytest.
+    """
+    from os import environ
+
+    install_all(session, *TEST_DEPS)
+    session.run(
+        "pytest",
+        "tests/reliability",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={
+            "MLARRAY_FUZZ_SCALE": environ.get("MLARRAY_FUZZ_SCALE", "20"),
+            "MLARRAY_FUZZ_SEEDS": environ.get("MLARRAY_FUZZ_SEEDS", "1,2,3"),
+        },
     )

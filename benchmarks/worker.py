@@ -130,7 +130,13 @@ def step_patches(
 def step_load(
     adapter: Adapter, path: str, source: np.ndarray, thread_counts: Sequence[int]
 ) -> dict[str, Any]:
-    """Load the whole array once per thread count and compare it with the source."""
+    """Load the whole array once per thread count and compare it with the source.
+
+    An untimed load comes first: a process's first large allocation is often much
+    slower (page faults, huge-page compaction), which would penalize whichever
+    thread count happened to run first.
+    """
+    check(adapter.load_all(path, 1), np.asarray(source), "warm-up whole load")
     out: dict[str, float] = {}
     for n in thread_counts:
         with threads(n):

@@ -17,7 +17,13 @@ from mlarray import config
 from mlarray._version import __version__
 from mlarray.meta import Meta
 from mlarray_meta._base import managed_writes
-from mlarray_meta.codec import ENVELOPE_KEY, LEGACY_KEY, encode_envelope, encode_legacy
+from mlarray_meta.codec import (
+    ENVELOPE_KEY,
+    LEGACY_KEY,
+    encode_envelope,
+    encode_legacy,
+    legacy_fingerprint,
+)
 
 __all__ = ["write_file_metadata"]
 
@@ -30,6 +36,10 @@ def _set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:
 def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | None = None) -> None:
     """Write ``meta`` into the vlmeta of the file-backed Blosc2 ``array``.
 
+    The legacy entry (if enabled) is written first and its fingerprint recorded in
+    the envelope, so that readers notice when ``mlarray`` 0.0.54 later rewrites the
+    legacy entry in place; an interrupted write is noticed the same way.
+
     Args:
         array: A Blosc2 NDArray opened for writing.
         meta: The metadata to store; the format marker is recorded in it.
@@ -38,8 +48,12 @@ def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | N
     with managed_writes():
         meta._mlarray_version.set(__version__)
     mapping = meta.to_mapping()
-    _set_raw_vlmeta(array, ENVELOPE_KEY, encode_envelope(mapping, integrity=integrity))
+    fingerprint = None
     if config.write_legacy_metadata:
-        _set_raw_vlmeta(array, LEGACY_KEY, encode_legacy(mapping))
+        legacy = encode_legacy(mapping)
+        fingerprint = legacy_fingerprint(legacy)
+        _set_raw_vlmeta(array, LEGACY_KEY, legacy)
     elif LEGACY_KEY in array.schunk.vlmeta:
         del array.schunk.vlmeta[LEGACY_KEY]
+    envelope = encode_envelope(mapping, integrity=integrity, legacy_crc32=fingerprint)
+    _set_raw_vlmeta(array, ENVELOPE_KEY, envelope)

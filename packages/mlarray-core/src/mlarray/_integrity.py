@@ -4,20 +4,33 @@ Blosc2 frames carry no checksum, so a flipped bit inside a compressed chunk
 usually decodes to silently wrong values. :func:`chunk_checksums` records a CRC-32
 of every compressed chunk as stored; :func:`first_damaged_chunk` recomputes them.
 CRC-32 detects every single-bit error and every burst of up to 32 bits.
+:class:`ChunkVerifier` checks chunks as reads touch them (``MLArray.open(...,
+verify=True)``).
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from mlarray.errors import ChecksumError
 
 __all__ = [
     "ALGORITHM",
+    "ChunkVerifier",
     "chunk_checksums",
     "chunk_region",
     "damaged_chunks",
+    "describe_chunk",
     "first_damaged_chunk",
+    "record_problem",
+    "touched_chunks",
 ]
 
 ALGORITHM = "crc32"
@@ -41,10 +54,22 @@ def chunk_checksums(array: Any) -> dict[str, Any]:
 
 
 def damaged_chunks(array: Any, record: dict[str, Any], indices: Iterable[int]) -> list[int]:
-    """Return those of ``indices`` whose stored bytes no longer match ``record``."""
+    """Return those of ``indices`` whose stored bytes no longer match ``record``.
+
+    A chunk that cannot even be fetched (damaged chunk index) counts as damaged.
+    """
     expected = record.get("chunks", [])
     schunk = array.schunk
-    return [index for index in indices if _crc(schunk.get_chunk(index)) != expected[index]]
+    damaged = []
+    for index in indices:
+        try:
+            stored = schunk.get_chunk(index)
+        except (RuntimeError, ValueError):
+            damaged.append(index)
+            continue
+        if _crc(stored) != expected[index]:
+            damaged.append(index)
+    return damaged
 
 
 def first_damaged_chunk(array: Any, record: dict[str, Any]) -> int | None:
@@ -67,3 +92,132 @@ def chunk_region(shape: tuple[int, ...], chunks: tuple[int, ...], index: int) ->
         slice(coord * chunk, min((coord + 1) * chunk, size))
         for coord, chunk, size in zip(position, chunks, shape, strict=True)
     )
+
+
+def describe_chunk(index: int, shape: tuple[int, ...], chunks: tuple[int, ...]) -> str:
+    """Name chunk ``index`` and its array region, e.g. ``chunk 3 (array region [0:8, 8:16])``."""
+    spans = ", ".join(f"{part.start}:{part.stop}" for part in chunk_region(shape, chunks, index))
+    return f"chunk {index} (array region [{spans}])"
+
+
+def record_problem(record: Any, nchunks: int) -> str | None:
+    """Say what is wrong with an integrity record for ``nchunks`` chunks, or None if usable."""
+    if not isinstance(record, dict) or record.get("algorithm") != ALGORITHM:
+        return f"integrity record is malformed or uses an unknown algorithm: {record!r:.80}"
+    sums = record.get("chunks")
+    if not isinstance(sums, list) or not all(type(value) is int for value in sums):
+        return "integrity record is malformed: 'chunks' must be a list of integers"
+    if len(sums) != nchunks:
+        return f"integrity record lists {len(sums)} chunk checksums, the file has {nchunks} chunks"
+    return None
+
+
+def _axis_chunks(item: Any, size: int, chunk: int) -> Sequence[int] | None:
+    """Chunk coordinates along one axis touched by ``item``; None if not a basic index."""
+    if isinstance(item, slice):
+        positions = range(*item.indices(size))
+        if abs(positions.step) > chunk:  # strides may skip whole chunks
+            return sorted({position // chunk for position in positions})
+        if not positions:
+            return range(0)
+        low, high = sorted((positions[0], positions[-1]))
+        return range(low // chunk, high // chunk + 1)
+    if isinstance(item, bool | np.bool_):
+        return None
+    try:
+        position = operator.index(item)
+    except TypeError:
+        return None
+    position += size if position < 0 else 0
+    return range(position // chunk, position // chunk + 1) if 0 <= position < size else range(0)
+
+
+def touched_chunks(shape: tuple[int, ...], chunks: tuple[int, ...], key: Any) -> Sequence[int]:
+    """Return the indices (C order) of the chunks that ``array[key]`` reads.
+
+    Basic indices (integers, slices, one Ellipsis) are mapped exactly; any other
+    key (fancy or boolean indexing, ``None``) conservatively touches every chunk.
+    """
+    grid = [-(-size // chunk) if chunk else 0 for size, chunk in zip(shape, chunks, strict=True)]
+    every = range(int(np.prod(grid)))
+    items = list(key) if isinstance(key, tuple) else [key]
+    ellipses = [position for position, item in enumerate(items) if item is Ellipsis]
+    if len(ellipses) > 1:
+        return every
+    if ellipses:
+        fill = [slice(None)] * (len(shape) - len(items) + 1)
+        items[ellipses[0] : ellipses[0] + 1] = fill
+    if len(items) > len(shape):
+        return every
+    items += [slice(None)] * (len(shape) - len(items))
+    ranges = []
+    for item, size, chunk in zip(items, shape, chunks, strict=True):
+        coordinates = _axis_chunks(item, size, chunk)
+        if coordinates is None:
+            return every
+        ranges.append(coordinates)
+    return [int(np.ravel_multi_index(position, grid)) for position in itertools.product(*ranges)]
+
+
+class ChunkVerifier:
+    """Checks each chunk of an array against its checksum the first time a read touches it.
+
+    Args:
+        path: The file the array was read from (named in errors).
+        array: The Blosc2 NDArray.
+        record: Its integrity record, already checked with :func:`record_problem`.
+    """
+
+    def __init__(self, path: Path, array: Any, record: dict[str, Any]) -> None:
+        self._path = path
+        self._array = array
+        self._record = record
+        self._checked: set[int] = set()
+
+    @classmethod
+    def for_file(cls, path: Path, array: Any, record: Any) -> ChunkVerifier | None:
+        """Return a verifier for ``array`` read from ``path``, or None if it has no checksums.
+
+        Raises:
+            ChecksumError: The integrity record is malformed or lists another number
+                of chunks than the array has.
+        """
+        if record is None:
+            return None
+        problem = record_problem(record, array.schunk.nchunks)
+        if problem is not None:
+            raise ChecksumError(f"{path}: cannot verify reads: {problem}")
+        return cls(path, array, record)
+
+    def check_key(self, key: Any) -> None:
+        """Check the chunks that ``array[key]`` reads.
+
+        Raises:
+            ChecksumError: A touched chunk no longer matches its checksum.
+        """
+        shape, chunks = tuple(self._array.shape), tuple(self._array.chunks)
+        self.check(touched_chunks(shape, chunks, key))
+
+    def check_all(self) -> None:
+        """Check every chunk.
+
+        Raises:
+            ChecksumError: A chunk no longer matches its checksum.
+        """
+        self.check(range(self._array.schunk.nchunks))
+
+    def check(self, indices: Iterable[int]) -> None:
+        """Check the chunks ``indices`` not checked before.
+
+        Raises:
+            ChecksumError: One of them no longer matches its checksum (the first is named).
+        """
+        pending = [index for index in indices if index not in self._checked]
+        damaged = damaged_chunks(self._array, self._record, pending)
+        if damaged:
+            where = describe_chunk(damaged[0], tuple(self._array.shape), tuple(self._array.chunks))
+            raise ChecksumError(
+                f"{self._path}: {where} does not match its checksum: the stored bytes are "
+                "damaged; run 'mlarray verify' on the file"
+            )
+        self._checked.update(pending)

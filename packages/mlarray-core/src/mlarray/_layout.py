@@ -82,7 +82,8 @@ def plan_layout(
     """Choose the layout of a new array from the user's size arguments.
 
     Without axis labels, a 4D array's first axis counts as non-spatial for the
-    optimiser (channels or time first, as nnU-Net stores them).
+    optimiser (channels or time first, as nnU-Net stores them). An empty array
+    (a zero-length axis) left to Blosc2 gets one chunk of side ``max(1, side)``.
 
     Raises:
         LayoutError: If patch/chunk/block arguments are inconsistent (RuntimeError).
@@ -105,6 +106,11 @@ def plan_layout(
         # The default patch is a hint, not a demand: arrays the optimiser does not
         # cover (1D, 5D+, several non-spatial axes) get Blosc2's own layout.
         resolved = resolve_layout(shape, dtype.itemsize, patch_size=None)
+    if 0 in shape and resolved.chunk_size is None:
+        # Blosc2 would choose zero-sized chunks for an empty array, which the layout
+        # metadata (and readers of the file) refuse: one chunk spans the other axes.
+        unit = tuple(max(1, side) for side in shape)
+        resolved = dataclasses.replace(resolved, chunk_size=unit, block_size=unit)
     return ArrayLayout(
         chunk_size=resolved.chunk_size,
         block_size=resolved.block_size,

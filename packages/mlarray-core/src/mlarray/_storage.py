@@ -12,12 +12,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import blosc2
 import numpy as np
 
-from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataError
+from mlarray._frame_check import check_frame
+from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
+from mlarray_meta.header import read_header
+
+if TYPE_CHECKING:
+    from mlarray_meta.header import Header
 
 __all__ = [
     "MLA_SUFFIX",
@@ -25,7 +30,10 @@ __all__ = [
     "blosc2_errors",
     "check_mla_path",
     "create_file_array",
+    "load_checked",
+    "open_checked",
     "open_file_array",
+    "read_consistently",
 ]
 
 MLA_SUFFIX = ".mla"
@@ -34,6 +42,8 @@ OPEN_MMAP_MODES = ("r", "r+", "c", None)
 CREATE_MODES = ("w",)
 CREATE_MMAP_MODES = ("w+", None)
 _TEMP_MARKER = ".mla-tmp."
+_READ_ATTEMPTS = 5
+_T = TypeVar("_T")
 
 
 def check_mla_path(filepath: str | os.PathLike[str], *, must_exist: bool) -> Path:
@@ -77,11 +87,13 @@ def blosc2_errors(path: Path, action: str, *, writing: bool = False) -> Iterator
     """
     try:
         yield
+    except MLArrayError:
+        raise  # already ours (e.g. metadata that cannot be encoded): it names its cause
     except blosc2.exceptions.UnsafeDeserializationError as exc:
         raise UnsafeMetadataError(f"{path}: refused unsafe content while {action}: {exc}") from exc
     except OSError as exc:
         raise MLArrayFileError(f"{path}: {action} failed: {exc}") from exc
-    except (RuntimeError, ValueError, KeyError, IndexError) as exc:
+    except (RuntimeError, ValueError, KeyError, IndexError, OverflowError) as exc:
         if writing:
             raise MLArrayFileError(
                 f"{path}: {action} failed (disk full or not writable?): {exc}"
@@ -103,6 +115,83 @@ def open_file_array(
             f"{path}: expected a Blosc2 NDArray frame, found a {type(array).__name__}"
         )
     return array
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise MLArrayFileError(f"{path}: cannot open the file: {exc}") from exc
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def read_consistently(path: Path, read: Callable[[], _T]) -> _T:
+    """Run ``read`` (which opens ``path`` several times) until the file did not change meanwhile.
+
+    Opening a file reads its header with the standard library, checks its chunks,
+    then lets blosc2 open it: three opens of the path. A save that renames a new
+    file over it in between would pair the old header with the new array. The
+    file's identity (device, inode, size, modification time) before and after
+    tells; ``read`` runs again when it changed (also when it failed meanwhile).
+
+    Raises:
+        MLArrayFileError: The file changed during every one of 5 attempts.
+    """
+    for _ in range(_READ_ATTEMPTS):
+        before = _identity(path)
+        try:
+            result = read()
+        except MLArrayError:
+            if _identity(path) == before:
+                raise
+            continue  # parts of two different files do not fit together
+        if _identity(path) == before:
+            return result
+    raise MLArrayFileError(
+        f"{path}: the file changed while it was opened, {_READ_ATTEMPTS} times in a row "
+        "(is another process writing it in place?)"
+    )
+
+
+def open_checked(
+    path: Path, *, mode: str, mmap_mode: str | None, dparams: dict[str, Any]
+) -> tuple[Header, Any]:
+    """Read the header, check the frame, then open the array, all from one version of the file.
+
+    Raises:
+        MLArrayFileError: The file is missing, unreadable or kept changing.
+        FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
+    """
+
+    def read() -> tuple[Header, Any]:
+        header = read_header(path)
+        check_frame(path, header.mapping.frame)
+        return header, open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
+
+    return read_consistently(path, read)
+
+
+def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any]:
+    """Read the header and the whole file, check the frame, then build an in-memory array.
+
+    Raises:
+        MLArrayFileError: The file is missing, unreadable or kept changing.
+        FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
+    """
+
+    def read() -> tuple[Header, bytes]:
+        header = read_header(path)
+        with blosc2_errors(path, "loading"):
+            return header, path.read_bytes()
+
+    header, data = read_consistently(path, read)
+    check_frame(path, header.mapping.frame, data)
+    with blosc2_errors(path, "loading"):
+        # copy=True: the array owns its frame, so it can be written to (a frame
+        # borrowed from an immutable bytes object aborts the process on writes).
+        store = blosc2.ndarray_from_cframe(data, copy=True)
+        store.schunk.dparams = blosc2.DParams(**dparams)
+    return header, store
 
 
 def create_file_array(
@@ -195,7 +284,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     except BaseException as exc:
         with suppress(FileNotFoundError):
             temp.unlink()
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError | MLArrayFileError):  # disk full, permissions, ...
             raise MLArrayFileError(f"{target}: saving failed, previous file kept: {exc}") from exc
         raise
     with suppress(OSError):

@@ -12,9 +12,10 @@ import blosc2
 import numpy as np
 
 from mlarray import _geometry_access as geo
+from mlarray import chunking
 from mlarray._constructors import Constructors, as_shape
 from mlarray._header import write_file_metadata
-from mlarray._integrity import chunk_checksums
+from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
 from mlarray._params import compression_params, decompression_params
 from mlarray._storage import (
@@ -27,12 +28,13 @@ from mlarray._storage import (
     check_mla_path,
     check_mode,
     create_file_array,
+    load_checked,
+    open_checked,
     open_file_array,
 )
 from mlarray.errors import FileFormatError, MetaTypeError, NoArrayError, ReadOnlyError
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
-from mlarray_meta.header import read_header
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
@@ -120,6 +122,7 @@ class MLArray(Constructors):
         self._read_only = False
         self._persistent = False
         self._checksums_current = False
+        self._verifier: ChunkVerifier | None = None
         self.filepath: Path | None = None
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -156,9 +159,16 @@ class MLArray(Constructors):
         axis_labels: list[str | AxisLabel] | None,
         copy: MLArray | None,
     ) -> None:
-        """Apply explicit metadata arguments, then fill the rest from ``copy``."""
+        """Apply explicit metadata arguments, then fill the rest from ``copy``.
+
+        ``meta`` is given only when ``self.meta`` was loaded from a file: the fields
+        that ``meta`` sets win, the file fills the others (as ``copy`` does).
+        """
         if meta is not None:
-            self.meta.copy_from(coerce_meta(meta), overwrite=True)
+            explicit = coerce_meta(meta)
+            with managed_writes():  # the file's shape and layout describe its array
+                explicit.copy_from(self.meta)
+            self.meta = explicit
         geo.apply_explicit(
             self.meta.spatial,
             spacing=spacing,
@@ -232,6 +242,8 @@ class MLArray(Constructors):
         mode: str = "r",
         mmap_mode: str | None = "r",
         dparams: dict[str, Any] | blosc2.DParams | None = None,
+        *,
+        verify: bool = False,
     ) -> MLArray:
         """Open an existing MLArray file with memory mapping.
 
@@ -246,6 +258,9 @@ class MLArray(Constructors):
                 (standard I/O with ``mode``). Overrides ``mode`` if set.
             dparams: Blosc2 decompression parameters. If None, defaults to
                 {'nthreads': 1}.
+            verify: Check each chunk against the checksum stored at save time the
+                first time a read touches it (files without checksums are read
+                unchecked). Writes switch the checks off.
 
         Returns:
             The opened MLArray. Call :meth:`close` to persist metadata edits made
@@ -254,20 +269,23 @@ class MLArray(Constructors):
         Raises:
             RuntimeError: If the file extension is invalid, the file is missing or
                 mode/mmap_mode is invalid for opening.
-            ValueError: If the file is not a valid ``.mla`` file (FileFormatError).
+            ValueError: If the file is not a valid ``.mla`` file (FileFormatError),
+                or, with ``verify``, its checksum record is unusable or a read
+                touches a damaged chunk (ChecksumError, naming the chunk and region).
         """
         path = check_mla_path(filepath, must_exist=True)
         check_mode(mode, OPEN_MODES, "mode", "opening")
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
         image = cls()
         image._dparams = decompression_params(dparams)
-        header = read_header(path)
-        store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=image._dparams)
+        header, store = open_checked(path, mode=mode, mmap_mode=mmap_mode, dparams=image._dparams)
         image._attach_file(path, store, header.meta)
         image.mode, image.mmap_mode = mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
         image._checksums_current = header.mapping.integrity is not None
+        if verify and image._store is not None:
+            image._verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
         return image
 
     @classmethod
@@ -345,6 +363,8 @@ class MLArray(Constructors):
         filepath: PathLike,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
+        *,
+        verify: bool = False,
     ) -> MLArray:
         """Load a MLArray file as a whole without memory mapping.
 
@@ -355,23 +375,28 @@ class MLArray(Constructors):
                 compressed chunks. If None, defaults to {'nthreads': 1}.
             compressed: Keep the data compressed in memory (True) or decompress it
                 into a NumPy array (False).
+            verify: Check every chunk against the checksum stored at save time
+                (files without checksums are loaded unchecked).
 
         Returns:
             An in-memory MLArray, detached from the file.
 
         Raises:
             RuntimeError: If the file extension is not ".mla" or the file is missing.
-            ValueError: If the file is not a valid ``.mla`` file (FileFormatError).
+            ValueError: If the file is not a valid ``.mla`` file (FileFormatError),
+                or, with ``verify``, a chunk does not match its checksum
+                (ChecksumError, naming the chunk and region).
         """
         path = check_mla_path(filepath, must_exist=True)
         image = cls()
         image._dparams = decompression_params(dparams)
-        header = read_header(path)
-        with blosc2_errors(path, "loading"):
-            store = blosc2.ndarray_from_cframe(path.read_bytes(), copy=False)
-            store.schunk.dparams = blosc2.DParams(**image._dparams)
+        header, store = load_checked(path, dparams=image._dparams)
         image._attach_file(path, store, header.meta)
         image.filepath = None
+        if verify and image._store is not None:
+            verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+            if verifier is not None:
+                verifier.check_all()
         if compressed is False and image._store is not None:
             image._store = image._decompressed()
         return image
@@ -425,6 +450,10 @@ class MLArray(Constructors):
             else:
                 path.write_bytes(self._store.to_cframe())
             written = open_file_array(path, mode="a", mmap_mode=None, dparams=self._dparams)
+            if self._layout is not None:
+                # meta.blosc2 describes the bytes written, also for NumPy-backed data
+                # (whose record so far held only the requested parameters).
+                record_layout(self.meta, self._layout, written)
             write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
             del written
 
@@ -437,20 +466,27 @@ class MLArray(Constructors):
         self._store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=self._dparams)
         self.mode, self.mmap_mode = mode, mmap_mode
         self._checksums_current = True
+        self._verifier = None
 
     def close(self) -> None:
         """Flush metadata and close the underlying store.
 
         Metadata edits made through a writable open (``mmap_mode='r+'``, or
         ``mode='a'`` without mmap, or :meth:`create`) are written to the file,
-        with fresh per-chunk checksums. After closing, the MLArray instance no
-        longer has an attached array.
+        with fresh per-chunk checksums (for a metadata-only file, into its empty
+        placeholder array). After closing, the MLArray instance no longer has an
+        attached array.
         """
-        if self._store is not None and self.filepath is not None and self._persistent:
+        if self.filepath is not None and self._persistent:
             self.meta.validate()
+            if self._store is None:
+                self._store = open_file_array(
+                    self.filepath, mode="a", mmap_mode=None, dparams=self._dparams
+                )
             self._flush_metadata(integrity=chunk_checksums(self._store))
             self._checksums_current = True
         self._store = None
+        self._verifier = None
         self.filepath = None
 
     def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
@@ -468,7 +504,19 @@ class MLArray(Constructors):
         store = self._require_array("decompress")
         if isinstance(store, np.ndarray):
             return store
-        return np.asarray(store[...])
+        if self._verifier is not None:
+            self._verifier.check_all()
+        try:
+            return np.asarray(store[...])
+        except RuntimeError as exc:
+            raise self._undecodable(exc) from exc
+
+    def _undecodable(self, exc: RuntimeError) -> FileFormatError:
+        """The error for a read that blosc2 could not decompress (a damaged chunk)."""
+        return FileFormatError(
+            f"{self!r}: a chunk cannot be decompressed, the file is damaged ({exc}); "
+            "run 'mlarray verify' on it"
+        )
 
     def to_numpy(self) -> np.ndarray[Any, Any]:
         """Return the underlying data as a NumPy array.
@@ -535,6 +583,36 @@ class MLArray(Constructors):
     def _detach(self) -> None:
         self.filepath, self.mode, self.mmap_mode = None, None, None
         self._read_only = self._persistent = self._checksums_current = False
+        self._verifier = None
+
+    @classmethod
+    def comp_blosc2_params(
+        cls,
+        image_size: chunking.IntSequence,
+        patch_size: chunking.IntSequence,
+        spatial_axis_mask: chunking.BoolSequence | None = None,
+        bytes_per_pixel: int = 4,
+        l1_cache_size_per_core_in_bytes: int = 32768,
+        l3_cache_size_per_core_in_bytes: int = 1441792,
+        safety_factor: float = 0.8,
+    ) -> tuple[list[int], list[int]]:
+        """Compute a recommended chunk and block size for saving arrays with Blosc2.
+
+        The same function as :func:`mlarray.chunking.comp_blosc2_params`; see there
+        for the heuristic, the arguments and the errors.
+
+        Returns:
+            The chunk size and the block size, one entry per axis of ``image_size``.
+        """
+        return chunking.comp_blosc2_params(
+            image_size,
+            patch_size,
+            spatial_axis_mask,
+            bytes_per_pixel,
+            l1_cache_size_per_core_in_bytes,
+            l3_cache_size_per_core_in_bytes,
+            safety_factor,
+        )
 
     # --------------------------------------------------------------- properties
     @property
@@ -601,7 +679,13 @@ class MLArray(Constructors):
 
     # ---------------------------------------------------------- NumPy interop
     def __getitem__(self, key: Any) -> Any:
-        return self._require_array("read")[key]
+        store = self._require_array("read")
+        if self._verifier is not None:
+            self._verifier.check_key(key)
+        try:
+            return store[key]
+        except RuntimeError as exc:  # blosc2's only report of a chunk it cannot decompress
+            raise self._undecodable(exc) from exc
 
     def __setitem__(self, key: Any, value: Any) -> None:
         store = self._require_array("write")
@@ -614,11 +698,32 @@ class MLArray(Constructors):
             # The stored checksums are about to go stale: drop them until close().
             self._flush_metadata(integrity=None)
             self._checksums_current = False
-        store[key] = value
+        self._verifier = None  # the chunks written no longer match the record
+        store[key] = _broadcast_to_selection(store, key, value)
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
+        """NumPy's array protocol: the data as an ndarray.
+
+        Args:
+            dtype: Convert to this dtype.
+            copy: As in NumPy 2: True always returns a new array, None copies only
+                when needed, False never copies.
+
+        Raises:
+            ValueError: If ``copy`` is False but the data is held compressed or a
+                dtype conversion is asked for (a copy cannot be avoided).
+        """
         array = self._decompressed()
-        return array if dtype is None else array.astype(dtype, copy=False)
+        fresh = array is not self._store  # decompressed just now: already a copy
+        converts = dtype is not None and np.dtype(dtype) != array.dtype
+        if copy is False and (fresh or converts):
+            raise ValueError(
+                f"{self!r}: the data cannot be returned without a copy (it is held "
+                f"compressed or needs a dtype conversion); use copy=None"
+            )
+        if converts:
+            return array.astype(dtype)
+        return array.copy() if copy and not fresh else array
 
     def __len__(self) -> int:
         shape = self._require_array("take len()").shape
@@ -629,7 +734,7 @@ class MLArray(Constructors):
     def __iter__(self) -> Iterator[Any]:
         store = self._require_array("iterate")
         for index in range(store.shape[0]):
-            yield store[index]
+            yield self[index]
 
     def __repr__(self) -> str:
         if self._store is None:
@@ -650,6 +755,24 @@ def _as_ndarray(array: Any) -> np.ndarray[Any, Any]:
     if result.dtype == object:
         raise MetaTypeError("array: object arrays cannot be stored; use a numeric dtype")
     return result
+
+
+def _broadcast_to_selection(store: Any, key: Any, value: Any) -> Any:
+    """Broadcast ``value`` to the shape of ``store[key]``, as NumPy assignment does.
+
+    Blosc2 arrays accept only a scalar or a value holding exactly the selected
+    number of elements; NumPy broadcasts any compatible value (a row to a plane).
+
+    Raises:
+        ValueError: If ``value`` cannot be broadcast to the selection.
+    """
+    if isinstance(store, np.ndarray) or np.isscalar(value):
+        return value
+    array = np.asarray(value)
+    selected = np.broadcast_to(np.empty((), dtype=np.bool_), store.shape)[key].shape
+    if array.shape == selected:
+        return array
+    return np.ascontiguousarray(np.broadcast_to(array, selected))
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -21,7 +21,7 @@ from typing import Final
 
 from mlarray_meta.errors import FileFormatError, UnsafeMetadataError
 
-__all__ = ["HEADER_SIZE", "decode_chunk"]
+__all__ = ["HEADER_SIZE", "check_chunk_header", "decode_chunk"]
 
 HEADER_SIZE: Final = 32
 """Size of the Blosc2 extended chunk header."""
@@ -130,6 +130,60 @@ def decode_chunk(chunk: bytes, *, source: str, max_nbytes: int) -> bytes:
             source, f"the chunk is compressed with {_codec_name(chunk)} and a dictionary"
         )
     return _streams(chunk, nbytes, blocksize, typesize, source)
+
+
+def check_chunk_header(
+    header: bytes, *, source: str, typesize: int | None, nbytes: int, room: int
+) -> int:
+    """Check the header of a chunk that a decompressor is about to trust; return its size.
+
+    Blosc2 follows the sizes in a chunk header without checking them against the
+    frame, so a damaged header can make it read or write out of bounds. This checks
+    them against what the frame says every chunk must be.
+
+    Args:
+        header: The chunk's first :data:`HEADER_SIZE` bytes (fewer if the file ends).
+        source: Names the chunk in error messages (file and chunk number).
+        typesize: The item size every chunk of the frame shares; None to skip the check.
+        nbytes: The uncompressed size the chunk must declare.
+        room: Bytes from the chunk's start to the end of the region holding it.
+
+    Returns:
+        The chunk's stored size (cbytes), at most ``room``.
+
+    Raises:
+        FileFormatError: A field is out of range or disagrees with the frame.
+    """
+    if len(header) < HEADER_SIZE:
+        raise _fail(source, f"chunk header: expected {HEADER_SIZE} bytes, found {len(header)}")
+    version, flags, chunk_typesize = header[0], header[2], header[3]
+    declared, blocksize, cbytes = struct.unpack_from("<iii", header, 4)
+    problems: list[str] = []
+    if not 1 <= version <= _MAX_CHUNK_VERSION:
+        problems.append(f"format version {version} (expected 1..{_MAX_CHUNK_VERSION})")
+    if flags & _EXTENDED != _EXTENDED:
+        problems.append(f"flags 0x{flags:02x} (expected a Blosc2 extended header)")
+    if typesize is not None and chunk_typesize != typesize:
+        problems.append(f"typesize {chunk_typesize} (expected {typesize})")
+    if declared != nbytes:
+        problems.append(f"nbytes {declared} (expected {nbytes})")
+    if not HEADER_SIZE <= cbytes <= room:
+        problems.append(f"cbytes {cbytes} (expected {HEADER_SIZE}..{room})")
+    special = (header[31] >> 4) & 0x07
+    if header[31] & _BLOSC2_LAZY or special > _SPECIAL_UNINIT:
+        problems.append(f"blosc2 flags 0x{header[31]:02x} (a lazy or unknown special chunk)")
+    elif special:
+        pass  # a run of one value: no blocks, the decompressor only fills
+    elif not 0 < blocksize <= max(nbytes, 1):
+        problems.append(f"blocksize {blocksize} (expected 1..{nbytes})")
+    elif flags & _FLAG_MEMCPYED:
+        if cbytes != HEADER_SIZE + nbytes:
+            problems.append(f"memcpyed chunk of {cbytes} bytes (expected {HEADER_SIZE + nbytes})")
+    elif HEADER_SIZE + 4 * -(-nbytes // blocksize) > cbytes:
+        problems.append(f"{-(-nbytes // blocksize)} block offsets do not fit in {cbytes} bytes")
+    if problems:
+        raise _fail(source, "damaged chunk header: " + "; ".join(problems))
+    return int(cbytes)
 
 
 def _special(chunk: bytes, special: int, nbytes: int, typesize: int, source: str) -> bytes:

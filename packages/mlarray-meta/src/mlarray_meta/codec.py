@@ -4,8 +4,8 @@ Two vlmeta entries can hold a file's metadata:
 
 * ``"mla"`` (:data:`ENVELOPE_KEY`), written by this package: UTF-8 JSON of a small
   versioned envelope ``{"format": "mla", "format_version": "1.0", "meta": {...}}``
-  with an optional ``"integrity"`` member. See :func:`encode_envelope` and
-  :func:`decode_envelope`.
+  with optional ``"integrity"`` and ``"legacy_crc32"`` members. See
+  :func:`encode_envelope` and :func:`decode_envelope`.
 * ``"mlarray"`` (:data:`LEGACY_KEY`), written by the ``mlarray`` 0.0.54 package:
   gzip of a pickle. It is decoded by :func:`decode_legacy` with a restricted
   unpickler that builds nothing but plain lists, dicts and scalars, and is written
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -45,6 +46,7 @@ __all__ = [
     "decode_legacy",
     "encode_envelope",
     "encode_legacy",
+    "legacy_fingerprint",
 ]
 
 ENVELOPE_KEY: Final = "mla"
@@ -69,21 +71,39 @@ class Envelope:
         format_version: ``(major, minor)`` of the writer; the major equals ours.
         meta: The ``Meta.to_mapping()`` dict (plain JSON data).
         integrity: The integrity record (per-chunk checksums), or None if absent.
+        legacy_crc32: :func:`legacy_fingerprint` of the legacy entry written together
+            with this envelope, or None if none was written.
     """
 
     format_version: tuple[int, int]
     meta: dict[str, Any]
     integrity: dict[str, Any] | None
+    legacy_crc32: int | None = None
+
+
+def legacy_fingerprint(payload: bytes) -> int:
+    """Return the CRC-32 of a legacy entry's bytes (the msgpack bin value, i.e. the gzip).
+
+    A writer that stores both entries records it in the envelope; a reader that finds
+    a legacy entry with another fingerprint knows that an older writer (``mlarray``
+    0.0.54 saving metadata in place) replaced the legacy entry after the envelope.
+    """
+    return zlib.crc32(payload) & 0xFFFFFFFF
 
 
 def encode_envelope(
-    meta_mapping: dict[str, Any], *, integrity: dict[str, Any] | None = None
+    meta_mapping: dict[str, Any],
+    *,
+    integrity: dict[str, Any] | None = None,
+    legacy_crc32: int | None = None,
 ) -> bytes:
     """Encode metadata as the UTF-8 JSON envelope stored under :data:`ENVELOPE_KEY`.
 
     Args:
         meta_mapping: The ``Meta.to_mapping()`` dict.
         integrity: Optional integrity record, carried verbatim.
+        legacy_crc32: The :func:`legacy_fingerprint` of the legacy entry stored with
+            this envelope, if one is.
 
     Returns:
         The envelope's JSON bytes.
@@ -110,6 +130,8 @@ def encode_envelope(
     }
     if extra is not None:
         envelope["integrity"] = extra
+    if legacy_crc32 is not None:
+        envelope["legacy_crc32"] = legacy_crc32
     try:
         text = json.dumps(envelope, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except ValueError as exc:
@@ -144,7 +166,8 @@ def decode_envelope(data: bytes, *, source: str) -> Envelope:
 
     Returns:
         The decoded envelope. Members other than ``format``, ``format_version``,
-        ``meta`` and ``integrity`` are ignored (a newer minor version may add some).
+        ``meta``, ``integrity`` and ``legacy_crc32`` are ignored (a newer minor version
+        may add some).
 
     Raises:
         UnsafeMetadataError: The data exceeds :data:`MAX_ENVELOPE_BYTES`.
@@ -177,12 +200,17 @@ def decode_envelope(data: bytes, *, source: str) -> Envelope:
     integrity = envelope.get("integrity")
     if integrity is not None and not isinstance(integrity, dict):
         raise _member(source, "integrity", "an object", integrity)
+    fingerprint = envelope.get("legacy_crc32")
+    if fingerprint is not None and not (type(fingerprint) is int and 0 <= fingerprint < 2**32):
+        raise _member(source, "legacy_crc32", "an integer in [0, 2**32)", fingerprint)
     try:
         meta = to_plain(meta, root="meta", max_nodes=len(data))
         integrity = to_plain(integrity, root="integrity", max_nodes=len(data))
     except PlainDataError as exc:
         raise FileFormatError(f"{source}: {exc}") from None
-    return Envelope(format_version=version, meta=meta, integrity=integrity)
+    return Envelope(
+        format_version=version, meta=meta, integrity=integrity, legacy_crc32=fingerprint
+    )
 
 
 def _json_type(value: Any) -> str:

@@ -1,8 +1,10 @@
 """A ``.mla`` file's array layout and metadata mapping, read with the standard library.
 
 :func:`read_header_mapping` parses the frame (:mod:`mlarray_meta.frame`) and
-decodes the metadata entry: the JSON envelope under ``"mla"`` when present,
-otherwise the legacy ``mlarray`` 0.0.54 entry under ``"mlarray"``. Turning the
+decodes the metadata entry: the JSON envelope under ``"mla"`` when present (unless
+an older writer replaced the legacy entry after it, see
+:meth:`HeaderMapping.from_frame`), otherwise the legacy ``mlarray`` 0.0.54 entry
+under ``"mlarray"``. Turning the
 mapping into a ``Meta`` object is left to the caller
 (``Meta.from_mapping(header.meta)``).
 """
@@ -14,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlarray_meta._base import managed_writes
-from mlarray_meta.codec import ENVELOPE_KEY, LEGACY_KEY, decode_envelope, decode_legacy
+from mlarray_meta.codec import (
+    ENVELOPE_KEY,
+    LEGACY_KEY,
+    Envelope,
+    decode_envelope,
+    decode_legacy,
+    legacy_fingerprint,
+)
 from mlarray_meta.errors import FileFormatError, MLArrayError
 from mlarray_meta.frame import FrameInfo, read_frame
 from mlarray_meta.meta import Meta
@@ -59,8 +68,12 @@ class HeaderMapping:
             frame: The parsed frame.
 
         Returns:
-            The header mapping; ``"mla"`` wins when both entries exist (the legacy one is
-            then not decoded at all).
+            The header mapping. ``"mla"`` wins when both entries exist, unless the
+            envelope records the fingerprint of the legacy entry written with it and
+            the legacy entry no longer matches: then ``mlarray`` 0.0.54 saved metadata
+            in place after us, so the legacy entry is the current metadata, and the
+            envelope's integrity record (which may describe replaced chunks) is
+            dropped.
 
         Raises:
             FileFormatError: The metadata entry is malformed, cannot be decoded without
@@ -76,6 +89,9 @@ class HeaderMapping:
             envelope = decode_envelope(_binary(frame, ENVELOPE_KEY), source=source)
             meta, origin = envelope.meta, "mla"
             version, integrity = envelope.format_version, envelope.integrity
+            rewritten = _rewritten_legacy(frame, envelope)
+            if rewritten is not None:
+                meta, origin, version, integrity = rewritten, "legacy", None, None
         elif LEGACY_KEY in frame.vlmeta:
             source = f"{frame.path}: vlmeta {LEGACY_KEY!r}"
             meta, origin = decode_legacy(_binary(frame, LEGACY_KEY), source=source), "legacy"
@@ -91,6 +107,16 @@ class HeaderMapping:
             integrity=integrity,
             frame=frame,
         )
+
+
+def _rewritten_legacy(frame: FrameInfo, envelope: Envelope) -> dict[str, Any] | None:
+    """The legacy entry's metadata if it was replaced after ``envelope``, else None."""
+    if envelope.legacy_crc32 is None or LEGACY_KEY not in frame.vlmeta:
+        return None
+    payload = _binary(frame, LEGACY_KEY)
+    if legacy_fingerprint(payload) == envelope.legacy_crc32:
+        return None
+    return decode_legacy(payload, source=f"{frame.path}: vlmeta {LEGACY_KEY!r}")
 
 
 def _binary(frame: FrameInfo, name: str) -> bytes:

@@ -202,7 +202,7 @@ class Meta(BaseMeta):
         """Append one bounding box, with its score and label when the others have them.
 
         Args:
-            bbox: The box as [ndims][2] pairs of [min, max].
+            bbox: The box as ``[ndims][2]`` pairs of ``[min, max]``.
             score: Its confidence score; required when existing boxes have scores.
             label: Its label; required when existing boxes have labels.
 

@@ -1,0 +1,141 @@
+"""Checks of a ``.mla`` frame that must pass before blosc2 opens it.
+
+The standard-library reader (:func:`mlarray_meta.frame.read_frame`) has already
+checked the frame's header and trailer. Blosc2 goes on to trust more than that:
+it builds whatever object the fixed metalayers ask for (proxies that open other
+files, lazy expressions, stores), interprets the chunk bytes with the dtype of
+the ``b2nd`` metalayer (an object dtype turns bytes into pointers), and follows
+the chunk index and each chunk header without checking them against the frame
+(a damaged one crashes the interpreter). :func:`check_frame` checks all of that.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import blosc2
+import numpy as np
+
+from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataError
+from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
+from mlarray_meta.frame import FrameInfo
+
+__all__ = ["ARRAY_METALAYERS", "check_frame"]
+
+ARRAY_METALAYERS = frozenset({"b2nd"})
+"""The fixed metalayers of a plain Blosc2 NDArray frame: all a ``.mla`` file may have."""
+
+_OFFSET_SIZE = 8
+# How a frame's chunk index marks a chunk stored as a run of one value instead of
+# an offset: bit 63 plus the kind (zeros 1, NaNs 2, uninitialized 4) in bits 56-62.
+_SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
+_Reader = Callable[[int, int], bytes]
+
+
+def check_frame(path: Path, frame: FrameInfo, data: bytes | None = None) -> None:
+    """Check the metalayers, dtype, chunk index and chunk headers of a frame.
+
+    Args:
+        path: The file (named in error messages).
+        frame: Its header and trailer as read by :func:`mlarray_meta.frame.read_frame`.
+        data: The file's bytes if they are already in memory; else they are read
+            from ``path`` (one read for the index, one per chunk header).
+
+    Raises:
+        UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
+            blosc2 build another kind of object), or a dtype holding Python objects.
+        FileFormatError: The dtype is unreadable or disagrees with the item size,
+            or the chunk index or a chunk header is damaged.
+        MLArrayFileError: The file cannot be read.
+    """
+    foreign = sorted(set(frame.metalayers) - ARRAY_METALAYERS)
+    if foreign:
+        raise UnsafeMetadataError(
+            f"{path}: fixed metalayers {foreign} would make blosc2 open something other "
+            "than a plain array (a proxy, lazy expression or store); refused"
+        )
+    _check_dtype(path, frame)
+    if frame.nchunks == 0:
+        return
+    if data is not None:
+        _check_chunks(path, frame, lambda offset, size: data[offset : offset + size])
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise MLArrayFileError(f"{path}: cannot read the file: {exc}") from exc
+
+
+def _parse_dtype(text: str) -> np.dtype[Any]:
+    """Parse a b2nd dtype string the way blosc2 does, without ever evaluating code."""
+    try:
+        dtype: np.dtype[Any] = np.dtype(text)
+    except (TypeError, ValueError):
+        dtype = np.dtype(ast.literal_eval(text))
+    return dtype
+
+
+def _check_dtype(path: Path, frame: FrameInfo) -> None:
+    try:
+        dtype = _parse_dtype(frame.dtype)
+    except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise FileFormatError(
+            f"{path}: b2nd metalayer: dtype: expected a NumPy dtype, found {frame.dtype!r:.80} "
+            f"({type(exc).__name__})"
+        ) from None
+    if dtype.hasobject:
+        raise UnsafeMetadataError(
+            f"{path}: b2nd metalayer: dtype {frame.dtype!r:.80} holds Python objects; "
+            "reading it would turn file bytes into pointers, refused"
+        )
+    if dtype.itemsize != frame.typesize:
+        raise FileFormatError(
+            f"{path}: b2nd metalayer: dtype {frame.dtype!r:.80} has items of "
+            f"{dtype.itemsize} bytes, the frame's typesize is {frame.typesize}"
+        )
+
+
+def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
+    """Check the chunk index and the header of every chunk it points to."""
+    index_start = frame.header_length + frame.cbytes
+    trailer_start = frame.frame_length - frame.trailer_length
+    index_nbytes = frame.nchunks * _OFFSET_SIZE
+    index_cbytes = check_chunk_header(
+        read(index_start, HEADER_SIZE),
+        source=f"{path}: chunk index",
+        typesize=None,
+        nbytes=index_nbytes,
+        room=trailer_start - index_start,
+    )
+    try:  # decompress2 bounds every read by the buffer's size (decompress does not);
+        # one thread: starting a thread pool costs more than this tiny chunk
+        raw = blosc2.decompress2(read(index_start, index_cbytes), nthreads=1)
+    except (RuntimeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: chunk index cannot be decompressed: {exc}") from None
+    if len(raw) != index_nbytes:
+        raise FileFormatError(
+            f"{path}: chunk index: expected {index_nbytes} bytes, found {len(raw)}"
+        )
+    for number, offset in enumerate(np.frombuffer(raw, dtype="<i8").tolist()):
+        if offset in _SPECIAL_OFFSETS:
+            continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
+        if not 0 <= offset <= frame.cbytes - HEADER_SIZE:
+            raise FileFormatError(
+                f"{path}: chunk index: chunk {number} at offset {offset} lies outside the "
+                f"{frame.cbytes} bytes of chunks"
+            )
+        check_chunk_header(
+            read(frame.header_length + offset, HEADER_SIZE),
+            source=f"{path}: chunk {number}",
+            typesize=frame.typesize,
+            nbytes=frame.chunksize,
+            room=frame.cbytes - offset,
+        )

@@ -1,0 +1,119 @@
+"""``mlarray convert SRC DST``: one image, or a whole dataset, between formats.
+
+Plugged into the ``mlarray`` command through the ``mlarray.commands`` entry
+point; ``mlarray_convert SRC DST`` is the legacy spelling of the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlarray import cli
+from mlarray_io._sources import image_suffix, is_dicom_folder
+from mlarray_io.convert import convert_file
+from mlarray_io.dataset import ConversionSummary, convert_dataset
+
+__all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
+
+SUMMARY_NAME = "conversion-summary.json"
+
+
+def _worker_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    return value
+
+
+def register(subcommands: Any) -> None:
+    """Add the ``convert`` subcommand."""
+    parser = subcommands.add_parser(
+        "convert",
+        help="convert images or datasets between NIfTI, NRRD, MHA, DICOM and .mla",
+        description="Convert one image (SRC a file or DICOM series folder, DST a file) "
+        "or a dataset (SRC a folder or a quoted glob pattern, DST a folder: the folder "
+        "tree is mirrored, outputs that exist are skipped, failures are listed at the "
+        "end and make the exit status 1).",
+    )
+    parser.add_argument("src", metavar="SRC", help="image, DICOM folder, dataset folder or glob")
+    parser.add_argument("dst", metavar="DST", help="output file, or output folder for a dataset")
+    parser.add_argument(
+        "--workers",
+        type=_worker_count,
+        metavar="N",
+        help="worker processes for a dataset (default: one per CPU)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run a dataset on this Dask scheduler, one task per image (needs mlarray-io[dask])",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--summary",
+        metavar="PATH",
+        type=Path,
+        help=f"where to write a dataset's JSON summary (default: DST/{SUMMARY_NAME})",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
+    )
+    parser.add_argument(
+        "--backend", choices=("nibabel", "sitk"), help="library that reads NIfTI sources"
+    )
+    parser.set_defaults(func=run)
+
+
+def _is_single_image(src: str, dst: Path) -> bool:
+    """Whether SRC names one image (a file or a DICOM series with a file as DST)."""
+    path = Path(src)
+    if is_dicom_folder(path):
+        return image_suffix(dst) is not None
+    return not glob.has_magic(src) and not path.is_dir()
+
+
+def _report(summary: ConversionSummary, summary_path: Path) -> None:
+    print(
+        f"converted {len(summary.converted)}, skipped {len(summary.skipped)} "
+        f"(outputs exist), failed {len(summary.failed)} in {summary.seconds:.1f} s; "
+        f"summary: {summary_path}"
+    )
+    for record in summary.failed:
+        reason = (record.error or "").removeprefix(f"{record.source}: ")
+        print(f"FAILED {record.source}: {reason}", file=sys.stderr)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Convert one image or a dataset; exit status 1 if any input failed."""
+    dst = Path(arguments.dst)
+    load_options = {} if arguments.backend is None else {"backend": arguments.backend}
+    if _is_single_image(arguments.src, dst):
+        start = time.perf_counter()
+        convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)
+        print(f"{arguments.src} -> {dst} ({time.perf_counter() - start:.2f} s)")
+        return 0
+    summary = convert_dataset(
+        arguments.src,
+        dst,
+        workers=arguments.workers,
+        scheduler=arguments.scheduler,
+        overwrite=arguments.overwrite,
+        progress=arguments.progress,
+        **load_options,
+    )
+    summary_path = arguments.summary or dst / SUMMARY_NAME
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
+    summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")
+    _report(summary, summary_path)
+    return 0 if summary.ok else 1
+
+
+def convert_main(argv: Sequence[str] | None = None) -> int:
+    """The legacy ``mlarray_convert SRC DST`` command: same as ``mlarray convert``."""
+    return cli.main(["convert", *(sys.argv[1:] if argv is None else argv)])

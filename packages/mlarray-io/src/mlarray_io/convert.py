@@ -1,0 +1,104 @@
+"""Convert one image between any two supported formats, never leaving a partial file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlarray_io
+from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
+from mlarray_io.errors import (
+    ConversionError,
+    OutputExistsError,
+    SourceNotFoundError,
+    UnsupportedFormatError,
+)
+
+if TYPE_CHECKING:
+    from mlarray import MLArray
+
+__all__ = ["convert_file"]
+
+
+def _check_output(dst: Path, *, overwrite: bool) -> None:
+    """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
+    if image_suffix(dst) is None:
+        raise UnsupportedFormatError(
+            f"{dst}: unknown output format; expected {', '.join(IMAGE_SUFFIXES)}"
+        )
+    if not dst.parent.is_dir():
+        raise MLArrayFileError(f"{dst}: cannot write, folder {dst.parent} does not exist")
+    if dst.exists() and not overwrite:
+        raise OutputExistsError(f"{dst}: already exists; overwrite=True (--overwrite) replaces it")
+
+
+def _save_atomically(image: MLArray, dst: Path) -> None:
+    """Save ``image`` to ``dst`` so that ``dst`` appears complete or not at all.
+
+    ``.mla`` saves are atomic already. Other formats are written under their final
+    name into a hidden temporary folder next to ``dst`` (so that a header naming its
+    data file, as ``.mhd`` and ``.nhdr`` do, stays right), then moved into place
+    with ``os.replace``, data files before the file named ``dst``.
+    """
+    if image_suffix(dst) == ".mla":
+        mlarray_io.save(image, dst)
+        return
+    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    try:
+        mlarray_io.save(image, staging / dst.name)
+        written = sorted(staging.iterdir(), key=lambda path: path.name == dst.name)
+        for path in written:
+            os.replace(path, dst.parent / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def convert_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    **load_options: Any,
+) -> Path:
+    """Convert one image from any supported format to any other.
+
+    Formats follow the extensions: ``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``,
+    ``.mha``, ``.mhd``, ``.mla``, and a DICOM series folder as source. ``dst``
+    is written completely or not at all.
+
+    Args:
+        src: The image to read.
+        dst: The file to write; its folder must exist.
+        overwrite: Replace ``dst`` if it exists.
+        **load_options: Passed to :func:`mlarray_io.load` (``backend``,
+            ``reorient``, ``is_seg``, ...).
+
+    Returns:
+        ``dst`` as a Path.
+
+    Raises:
+        OutputExistsError: If ``dst`` exists and ``overwrite`` is False.
+        SourceNotFoundError: If ``src`` does not exist.
+        UnsupportedFormatError: If an extension names no supported format.
+        MLArrayFileError: If the output folder does not exist.
+        ImageFormatError: If ``src`` is corrupt or cannot be written as ``dst``.
+        ConversionError: If reading or writing failed (a corrupt file, say) with an
+            error from outside mlarray; the original is chained.
+    """
+    source, target = Path(src), Path(dst)
+    if not source.exists():
+        raise SourceNotFoundError(f"{source}: no such file or folder")
+    _check_output(target, overwrite=overwrite)
+    try:
+        _save_atomically(mlarray_io.load(source, **load_options), target)
+    except MLArrayError:
+        raise
+    except Exception as exc:
+        raise ConversionError(
+            f"{source}: cannot convert to {target}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return target

@@ -1,0 +1,44 @@
+"""Errors of ``mlarray_io``: leaves of the one mlarray hierarchy.
+
+Each class derives from :class:`~mlarray.errors.MLArrayError` and from the
+builtin a caller would catch, so ``except RuntimeError`` (bad paths and
+extensions), ``except ValueError`` (unreadable content) and ``except ImportError``
+(a missing optional dependency) work as well as ``except MLArrayError``.
+"""
+
+from __future__ import annotations
+
+from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError
+
+__all__ = [
+    "ConversionError",
+    "ImageFormatError",
+    "MissingDependencyError",
+    "OutputExistsError",
+    "SourceNotFoundError",
+    "UnsupportedFormatError",
+]
+
+
+class MissingDependencyError(MLArrayError, ImportError):
+    """A library needed for this format is not installed; the message names the pip install."""
+
+
+class UnsupportedFormatError(MLArrayFileError):
+    """A path's extension (or a folder used as output) names no format mlarray_io handles."""
+
+
+class SourceNotFoundError(MLArrayFileError, FileNotFoundError):
+    """The file or DICOM folder to read does not exist."""
+
+
+class ImageFormatError(FileFormatError):
+    """An image cannot be read or written in its format (corrupt, truncated, unsupported)."""
+
+
+class ConversionError(MLArrayError, RuntimeError):
+    """Reading or writing an image failed for a reason outside the mlarray errors."""
+
+
+class OutputExistsError(MLArrayFileError, FileExistsError):
+    """The output of a conversion exists and overwriting it was not asked for."""

@@ -1,0 +1,211 @@
+"""The ``mlarray`` command, run as a subprocess exactly as users run it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import blosc2
+import numpy as np
+import pytest
+
+from mlarray import Meta, MLArray
+
+HEADER_MAIN = "import sys; from mlarray.cli import header_main; sys.exit(header_main())"
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+
+
+def _mlarray(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return _run("-m", "mlarray", *args, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    data = np.random.default_rng(1).integers(0, 4000, (20, 30, 40)).astype(np.int16)
+    image = MLArray(
+        data,
+        spacing=(0.5, 0.5, 2.0),
+        origin=(1.0, 2.0, 3.0),
+        meta=Meta(source={"PatientID": "cli-test"}, is_seg=False),
+        patch_size=None,
+        chunk_size=(10, 15, 20),
+        block_size=(5, 5, 10),
+    )
+    image.meta.spatial.coord_system = "RAS"
+    good = folder / "good.mla"
+    image.save(good)
+    damaged = folder / "damaged.mla"
+    image.save(damaged)
+    stored = blosc2.open(str(damaged), mode="r")
+    chunk = stored.schunk.get_chunk(6)
+    del stored
+    raw = bytearray(damaged.read_bytes())
+    start = raw.find(chunk)
+    raw[start + len(chunk) // 2] ^= 0x01
+    damaged.write_bytes(bytes(raw))
+    garbage = folder / "garbage.mla"
+    garbage.write_bytes(b"this is not a blosc2 frame" * 8)
+    meta_only = folder / "meta-only.mla"
+    MLArray(meta={"kind": "boxes"}).save(meta_only)
+    return {"good": good, "damaged": damaged, "garbage": garbage, "meta_only": meta_only}
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_header_prints_layout_and_metadata(files: dict[str, Path]) -> None:
+    result = _mlarray("header", str(files["good"]))
+    assert result.returncode == 0, result.stderr
+    assert "shape:  [20, 30, 40]  dtype: <i2" in result.stdout
+    assert "chunks: [10, 15, 20]  blocks: [5, 5, 10]" in result.stdout
+    assert "cli-test" in result.stdout
+    assert '"coord_system": "RAS"' in result.stdout
+
+
+def test_header_json_is_valid_and_holds_the_meta(files: dict[str, Path]) -> None:
+    result = _mlarray("header", str(files["good"]), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["shape"] == [20, 30, 40]
+    assert document["dtype"] == "<i2"
+    assert document["chunks"] == [10, 15, 20]
+    assert document["blocks"] == [5, 5, 10]
+    assert document["metadata_format"] == "mla"
+    meta = Meta.from_mapping(document["meta"])
+    assert meta.source == {"PatientID": "cli-test"}
+    assert meta.spatial.spacing == [0.5, 0.5, 2.0]
+    assert meta.to_mapping()["spatial"] == MLArray.open(files["good"]).meta.to_mapping()["spatial"]
+
+
+def test_header_of_a_metadata_only_file(files: dict[str, Path]) -> None:
+    result = _mlarray("header", str(files["meta_only"]), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["meta"]["source"] == {"data": {"kind": "boxes"}}
+    assert document["meta"]["_has_array"] == {"has_array": False}
+
+
+def test_info_summarises_the_file(files: dict[str, Path]) -> None:
+    result = _mlarray("info", str(files["good"]))
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    assert lines["array"].strip() == "[20, 30, 40] int16"
+    assert lines["chunks / blocks"].strip() == "[10, 15, 20] / [5, 5, 10]"
+    assert lines["codec"].strip() == "lz4hc clevel 8"
+    assert lines["spacing"].strip() == "[0.5, 0.5, 2.0]"
+    assert lines["coord system"].strip() == "RAS"
+    assert "ratio" in lines["size"]
+    assert lines["checksums"].strip() == "per chunk (crc32)"
+
+
+def test_info_accepts_several_files(files: dict[str, Path]) -> None:
+    result = _mlarray("info", str(files["good"]), str(files["meta_only"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("file:") == 2
+    assert "array:           none" in result.stdout
+
+
+def test_verify_good_file(files: dict[str, Path]) -> None:
+    result = _mlarray("verify", str(files["good"]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+    assert "8 chunks" in result.stdout
+
+
+def test_verify_damaged_file_names_the_chunk(files: dict[str, Path]) -> None:
+    result = _mlarray("verify", str(files["damaged"]))
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout
+    assert "chunk 6 " in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_verify_reports_each_file(files: dict[str, Path]) -> None:
+    result = _mlarray("verify", str(files["good"]), str(files["damaged"]), str(files["garbage"]))
+    assert result.returncode == 1
+    assert f"{files['good']}: OK" in result.stdout
+    assert f"{files['damaged']}: FAILED" in result.stdout
+    assert f"{files['garbage']}: FAILED" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["header", "info"])
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("garbage", "not a Blosc2 frame"), ("missing", "no such file"), ("wrong", "extension")],
+)
+def test_bad_files_give_a_one_line_error(
+    files: dict[str, Path], command: str, name: str, fragment: str
+) -> None:
+    path = {
+        "garbage": files["garbage"],
+        "missing": files["good"].with_name("missing.mla"),
+        "wrong": files["good"].with_suffix(".nii"),
+    }[name]
+    _assert_one_line_error(_mlarray(command, str(path)), str(path), fragment)
+
+
+def test_legacy_header_command(files: dict[str, Path]) -> None:
+    result = _run("-c", HEADER_MAIN, str(files["good"]))
+    assert result.returncode == 0, result.stderr
+    assert "cli-test" in result.stdout
+    _assert_one_line_error(_run("-c", HEADER_MAIN, str(files["garbage"])), "not a Blosc2 frame")
+    script = Path(sys.executable).with_name("mlarray_header")
+    if script.exists():  # installed from the wheel: the console script itself
+        installed = subprocess.run(
+            [str(script), str(files["good"])], capture_output=True, text=True, check=False
+        )
+        assert installed.returncode == 0, installed.stderr
+        assert installed.stdout == result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert _mlarray().returncode == 2
+    assert _mlarray("no-such-command").returncode == 2
+    assert _mlarray("header").returncode == 2
+
+
+def test_help_and_version() -> None:
+    result = _mlarray("--help")
+    assert result.returncode == 0
+    for command in ("header", "info", "verify", "convert"):
+        assert command in result.stdout
+    version = _mlarray("--version")
+    assert version.returncode == 0
+    import mlarray
+
+    assert version.stdout.strip() == f"mlarray {mlarray.__version__}"
+
+
+def test_convert_without_mlarray_io_or_listed_with_it(tmp_path: Path) -> None:
+    if importlib.util.find_spec("mlarray_io") is None:
+        result = _mlarray("convert", str(tmp_path / "a.nii.gz"), str(tmp_path / "b.mla"))
+        assert result.returncode != 0
+        assert "pip install mlarray-io" in result.stderr
+        assert "Traceback" not in result.stderr
+    else:
+        result = _mlarray("--help")
+        assert result.returncode == 0
+        assert "convert" in result.stdout
+        assert "needs mlarray-io" not in result.stdout

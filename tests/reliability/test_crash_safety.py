@@ -1,0 +1,182 @@
+"""Crashes and full disks never cost the file a user had.
+
+* ``save`` over an existing file, killed with SIGKILL at random moments: the target
+  is always either the old file, bit for bit, or the new file, complete and valid;
+  temporary files of the dead savers disappear with the next successful save.
+* ``save`` on a full disk (``RLIMIT_FSIZE`` in the child, ``SIGXFSZ`` ignored so that
+  writes fail with ``EFBIG``): a clear ``MLArrayFileError``, the old file intact,
+  no temporary file left.
+* Edits through ``open(..., mmap_mode='r+')`` and a crash before ``close``, or at
+  random moments of a loop of edits and closes: the file stays readable.
+
+Children are forked from a ``forkserver`` that preloaded mlarray, so that each
+trial costs a fork rather than an interpreter start.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlarray import MLArray
+from mlarray._verify import verify_file
+from mlarray.errors import MLArrayError
+from mlarray_meta import read_header
+from tests.reliability import _children
+from tests.reliability._summary import fuzz_scale, record
+
+KILL_TRIALS = 40
+
+
+@pytest.fixture(scope="module")
+def forkserver() -> Any:
+    """A multiprocessing context whose children fork from a server with mlarray loaded."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["numpy", "blosc2", "mlarray", "tests.reliability._children"])
+    return context
+
+
+def _temp_files(target: Path) -> list[Path]:
+    return sorted(target.parent.glob(f".{target.name}.mla-tmp.*"))
+
+
+def _replace_with(target: Path, data: bytes) -> None:
+    staging = target.with_name("staging.bin")
+    staging.write_bytes(data)
+    os.replace(staging, target)
+
+
+def _state(target: Path, old: bytes, new: np.ndarray[Any, Any]) -> str:
+    """``"old"`` if ``target`` is the old file bit for bit, ``"new"`` if complete, else why not."""
+    data = target.read_bytes()
+    if data == old:
+        return "old"
+    report = verify_file(target)
+    if not report.ok:
+        return f"broken: {report.problems}"
+    opened = MLArray.open(target)
+    if not np.array_equal(opened[...], new) or opened.meta.source.data != {"seed": 1}:
+        return "broken: verify passes but the content is neither old nor new"
+    return "new"
+
+
+def test_save_killed_at_random_moments_leaves_old_or_new_file(
+    tmp_path: Path, forkserver: Any
+) -> None:
+    target = tmp_path / "scan.mla"
+    _children.image(0).save(target)
+    old = target.read_bytes()
+    new = _children.volume(1)
+    rng = random.Random(0)
+    states: Counter[str] = Counter()
+    leftovers = 0
+    for _ in range(KILL_TRIALS * fuzz_scale()):
+        _replace_with(target, old)
+        before = set(_temp_files(target))
+        ready, duration = forkserver.Event(), forkserver.Value("d", 0.0)
+        child = forkserver.Process(
+            target=_children.save_forever, args=(str(target), 1, duration, ready)
+        )
+        child.start()
+        assert ready.wait(60), "the saving child did not start"
+        time.sleep(rng.uniform(0, 1.3 * duration.value))  # mostly during the first save
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        assert child.exitcode == -signal.SIGKILL
+        state = _state(target, old, new)
+        assert state in ("old", "new"), state
+        states[state] += 1
+        leftovers += bool(set(_temp_files(target)) - before)
+    _children.image(2).save(target)
+    assert _temp_files(target) == []
+    assert verify_file(target).ok
+    record(
+        f"save killed with SIGKILL: {sum(states.values())} trials, old file intact "
+        f"{states['old']}, new file complete {states['new']}, never anything else; "
+        f"{leftovers} kills left a temporary file, the next save removed them all"
+    )
+    assert leftovers >= KILL_TRIALS // 2, "most kills should land in the middle of a save"
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.02, 0.5, 0.98])
+def test_full_disk_during_save_raises_and_keeps_the_old_file(
+    tmp_path: Path, forkserver: Any, fraction: float
+) -> None:
+    target = tmp_path / "scan.mla"
+    _children.image(0).save(target)
+    old = target.read_bytes()
+    _children.image(1).save(tmp_path / "size.mla")
+    limit = max(1, int((tmp_path / "size.mla").stat().st_size * fraction))
+    with forkserver.Pool(1) as pool:
+        outcome = pool.apply(_children.save_with_file_size_limit, (str(target), 1, limit))
+    assert outcome.startswith("MLArrayFileError: "), outcome
+    assert str(target) in outcome
+    assert target.read_bytes() == old
+    assert _temp_files(target) == []
+    if fraction == 0.5:
+        record(f"full disk (RLIMIT_FSIZE) during save: {outcome[:160]}")
+
+
+@pytest.mark.parametrize("write_data", [False, True])
+def test_crash_before_close_after_r_plus_edits_leaves_a_readable_file(
+    tmp_path: Path, forkserver: Any, write_data: bool
+) -> None:
+    target = tmp_path / "scan.mla"
+    _children.image(0).save(target)
+    old = target.read_bytes()
+    child = forkserver.Process(target=_children.edit_then_crash, args=(str(target), write_data))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    header = read_header(target)
+    opened = MLArray.open(target)
+    expected = _children.volume(0)
+    if write_data:
+        # The first data write flushes the metadata without checksums, then writes
+        # the chunk straight into the file.
+        expected[0:4, 0:8, 0:8] = 7
+        assert header.mapping.integrity is None
+        assert opened.meta.source.data == {"edited": True}
+    else:  # metadata edits alone are written by close(), which never ran
+        assert target.read_bytes() == old
+        assert opened.meta.source.data == {"seed": 0}
+    np.testing.assert_array_equal(opened[...], expected)
+    assert verify_file(target).ok
+
+
+@pytest.mark.parametrize("write_data", [False, True])
+def test_r_plus_edit_loop_killed_at_random_moments(
+    tmp_path: Path, forkserver: Any, write_data: bool
+) -> None:
+    target = tmp_path / "scan.mla"
+    _children.image(0).save(target)
+    rng = random.Random(1)
+    outcomes: Counter[str] = Counter()
+    for _ in range(20 * fuzz_scale()):
+        ready = forkserver.Event()
+        child = forkserver.Process(
+            target=_children.edit_forever, args=(str(target), write_data, ready)
+        )
+        child.start()
+        assert ready.wait(60)
+        time.sleep(rng.uniform(0.0, 0.3))
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+        try:
+            MLArray.open(target)[...]
+        except MLArrayError as exc:
+            outcomes[type(exc).__name__] += 1
+            _children.image(0).save(target)
+            continue
+        outcomes["readable" if verify_file(target).ok else "readable, verify fails"] += 1
+    what = "metadata and data" if write_data else "metadata"
+    record(f"r+ {what} edit loop killed with SIGKILL: {dict(outcomes)}")
