@@ -21,23 +21,23 @@ VERSION_RE = re.compile(r'^__version__\s*=\s*"([^"]+)"\s*$', re.MULTILINE)
 PIN_RE = re.compile(r"^\s*(mlarray-[a-z]+)\s*(==|>=|~=|<=|>|<|!=)?\s*([^;\s]*)")
 
 
-def read_version(dist: str, module: str) -> str:
+def read_version(dist: str, module: str, root: Path = ROOT) -> str:
     """Return the version written in a package's ``_version.py``."""
-    path = ROOT / "packages" / dist / "src" / module / "_version.py"
+    path = root / "packages" / dist / "src" / module / "_version.py"
     match = VERSION_RE.search(path.read_text(encoding="utf-8"))
     if match is None:
         raise SystemExit(f'{path}: no __version__ = "..." line found')
     return match.group(1)
 
 
-def find_problems() -> list[str]:
-    """Collect every version or pin disagreement across the packages."""
-    versions = {dist: read_version(dist, module) for dist, module in PACKAGES.items()}
+def find_problems(root: Path = ROOT) -> list[str]:
+    """Collect every version or pin disagreement across the packages under ``root``."""
+    versions = {dist: read_version(dist, module, root) for dist, module in PACKAGES.items()}
     problems: list[str] = []
     if len(set(versions.values())) != 1:
         problems.append(f"versions differ: {versions}")
     for dist in PACKAGES:
-        pyproject = ROOT / "packages" / dist / "pyproject.toml"
+        pyproject = root / "packages" / dist / "pyproject.toml"
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
         requirements = list(project.get("dependencies", []))
         for extra in project.get("optional-dependencies", {}).values():
@@ -50,7 +50,7 @@ def find_problems() -> list[str]:
             expected = versions[sibling]
             if operator != "==" or pinned != expected:
                 problems.append(
-                    f"{pyproject.relative_to(ROOT)}: requirement {requirement!r} must be "
+                    f"{pyproject.relative_to(root)}: requirement {requirement!r} must be "
                     f"'{sibling}=={expected}' (exact pin on the sibling's version)"
                 )
     return problems
