@@ -119,6 +119,10 @@ def plain_copy(value: Any) -> Any:
     return value
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""Dataclass field names per class (``dataclasses.fields`` is slow on hot paths)."""
+
+
 def _is_unset(value: Any) -> bool:
     """None and empty containers count as unset for :meth:`BaseMeta.copy_from`."""
     return value is None or (isinstance(value, (list, tuple, dict)) and len(value) == 0)
@@ -146,7 +150,10 @@ class BaseMeta:
 
     @classmethod
     def _field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+        return names
 
     def _path(self, name: str) -> str:
         return f"{self._section}.{name}"

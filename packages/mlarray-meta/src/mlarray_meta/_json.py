@@ -21,8 +21,13 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 _MAX_DEPTH = 100
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
+
+
 def unwrap(value: Any) -> Any:
     """Turn an enum member or a NumPy scalar/array into its plain Python value."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (bool, int, float, str)) or value is None:
@@ -36,7 +41,7 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def to_json_safe(value: Any, field: str, *, _depth: int = 0) -> Any:
+def to_json_safe(value: Any, field: str) -> Any:
     """Return a deep copy of ``value`` made only of JSON types.
 
     Tuples become lists, NumPy values become Python values, enum members become
@@ -56,35 +61,50 @@ def to_json_safe(value: Any, field: str, *, _depth: int = 0) -> Any:
         MetaValidationError: If a float is NaN or infinite, or nesting is deeper
             than 100 levels.
     """
-    if _depth > _MAX_DEPTH:
-        raise MetaValidationError(f"{field}: nested deeper than {_MAX_DEPTH} levels")
+    return _convert(value, (field, None), 0)
+
+
+def _where(path: tuple[Any, Any]) -> str:
+    """Render a path built by :func:`_convert` (``(parent, key)`` pairs) as text."""
+    keys: list[str] = []
+    while path[1] is not None:
+        path, key = path
+        keys.append(f"[{key!r}]")
+    return str(path[0]) + "".join(reversed(keys))
+
+
+def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
+    # The path is built as nested pairs and only rendered when reporting an error.
+    if depth > _MAX_DEPTH:
+        raise MetaValidationError(f"{_where(path)}: nested deeper than {_MAX_DEPTH} levels")
     value = unwrap(value)
-    if value is None or isinstance(value, (bool, int, str)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
         return value
-    if isinstance(value, float):
+    if kind is float or isinstance(value, float):
         if not math.isfinite(value):
             raise MetaValidationError(
-                f"{field}: expected a finite number (JSON has no NaN/Infinity), got {value!r}"
+                f"{_where(path)}: expected a finite number (JSON has no NaN/Infinity), "
+                f"got {value!r}"
             )
-        return value
+        return float(value)
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
             key = unwrap(key)
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise MetaTypeError(
-                    f"{field}: mapping keys must be strings for JSON, got {type(key).__name__} "
-                    f"key {key!r}"
+                    f"{_where(path)}: mapping keys must be strings for JSON, got "
+                    f"{type(key).__name__} key {key!r}"
                 )
-            out[key] = to_json_safe(item, f"{field}[{key!r}]", _depth=_depth + 1)
+            out[key] = _convert(item, (path, key), depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [
-            to_json_safe(item, f"{field}[{index}]", _depth=_depth + 1)
-            for index, item in enumerate(value)
-        ]
+        return [_convert(item, (path, index), depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, (bool, int, str)):
+        return value
     raise MetaTypeError(
-        f"{field}: value of type {type(value).__name__} is not JSON-serializable "
+        f"{_where(path)}: value of type {type(value).__name__} is not JSON-serializable "
         f"(expected dict, list, str, int, float, bool or None)"
     )
 

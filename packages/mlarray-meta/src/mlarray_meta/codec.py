@@ -22,6 +22,7 @@ import json
 import re
 import zlib
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Final, NoReturn
 
 from mlarray_meta._legacy import MAX_LEGACY_BYTES, decode_legacy, encode_legacy
@@ -60,6 +61,8 @@ FORMAT_VERSION: Final = (1, 0)
 MAX_ENVELOPE_BYTES: Final = 64 * 2**20
 """Largest envelope (JSON bytes) written or read."""
 
+_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
 _VERSION_TEXT: Final = re.compile(r"(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})")
 
 
@@ -144,6 +147,17 @@ def encode_envelope(
     return data
 
 
+def _nesting_depth(data: bytes) -> int:
+    """Deepest nesting of JSON arrays and objects in ``data``, without parsing it.
+
+    Strings are cut out first (they may contain brackets); what is left of the
+    brackets is counted. Cheaper than walking the parsed result, and it runs
+    before ``json.loads`` so that deep input never reaches the parser.
+    """
+    brackets = _JSON_STRING.sub(b"", bytes(data)).translate(None, _NOT_BRACKETS)
+    return max(accumulate(1 if byte in b"[{" else -1 for byte in brackets), default=0)
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid in strict JSON")
 
@@ -179,6 +193,8 @@ def decode_envelope(data: bytes, *, source: str) -> Envelope:
         raise UnsafeMetadataError(
             f"{source}: {len(data)} bytes of metadata, above the limit of {MAX_ENVELOPE_BYTES}"
         )
+    if _nesting_depth(data) > MAX_DEPTH:
+        raise FileFormatError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
     try:
         envelope = json.loads(
             bytes(data).decode("utf-8"),
@@ -203,11 +219,6 @@ def decode_envelope(data: bytes, *, source: str) -> Envelope:
     fingerprint = envelope.get("legacy_crc32")
     if fingerprint is not None and not (type(fingerprint) is int and 0 <= fingerprint < 2**32):
         raise _member(source, "legacy_crc32", "an integer in [0, 2**32)", fingerprint)
-    try:
-        meta = to_plain(meta, root="meta", max_nodes=len(data))
-        integrity = to_plain(integrity, root="integrity", max_nodes=len(data))
-    except PlainDataError as exc:
-        raise FileFormatError(f"{source}: {exc}") from None
     return Envelope(
         format_version=version, meta=meta, integrity=integrity, legacy_crc32=fingerprint
     )
