@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,6 @@ def run_cases(
         folder: Where job files and logs are written.
         shards: Number of workers running at once.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     folder.mkdir(parents=True, exist_ok=True)
     parts = [cases[shard::shards] for shard in range(shards)]
     with ThreadPoolExecutor(shards) as pool:

@@ -117,23 +117,12 @@ class MLArray(Constructors):
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> None:
-        self._store: Any = None
-        self._layout: ArrayLayout | None = None
-        self._read_only = False
-        self._persistent = False
-        self._checksums_current = False
-        self._verifier: ChunkVerifier | None = None
-        self.filepath: Path | None = None
-        self.mode: str | None = None
-        self.mmap_mode: str | None = None
-        self._cparams_arg = cparams
-        self._dparams = decompression_params(dparams)
-        self.meta = Meta()
-        if isinstance(array, (str, os.PathLike)):
+        from_file = isinstance(array, (str, os.PathLike))
+        self._init_state(Meta() if from_file else coerce_meta(meta), cparams, dparams)
+        if from_file:
             self._adopt(type(self).load(array, dparams=dparams, compressed=compressed))
             self._apply_arguments(meta, spacing, origin, direction, affine, axis_labels, copy)
             return
-        self.meta = coerce_meta(meta)
         self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
         if array is not None:
             self._set_array(
@@ -145,6 +134,28 @@ class MLArray(Constructors):
             )
 
     # ------------------------------------------------------------------ set-up
+    def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
+        """Set every instance attribute: an in-memory MLArray without array data."""
+        self.meta = meta
+        self._store: Any = None
+        self._layout: ArrayLayout | None = None
+        self._read_only = False
+        self._persistent = False
+        self._checksums_current = False
+        self._verifier: ChunkVerifier | None = None
+        self.filepath: Path | None = None
+        self.mode: str | None = None
+        self.mmap_mode: str | None = None
+        self._cparams_arg = cparams
+        self._dparams = decompression_params(dparams)
+
+    @classmethod
+    def _from_file(cls, meta: Meta, dparams: Any) -> MLArray:
+        """A blank instance for :meth:`open`/:meth:`load` (skips argument handling)."""
+        image = cls.__new__(cls)
+        image._init_state(meta, None, dparams)
+        return image
+
     def _adopt(self, other: MLArray) -> None:
         """Take over the array, metadata and file state of ``other``."""
         self.__dict__.update(other.__dict__)
@@ -276,10 +287,10 @@ class MLArray(Constructors):
         path = check_mla_path(filepath, must_exist=True)
         check_mode(mode, OPEN_MODES, "mode", "opening")
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        image = cls()
-        image._dparams = decompression_params(dparams)
-        header, store = open_checked(path, mode=mode, mmap_mode=mmap_mode, dparams=image._dparams)
-        image._attach_file(path, store, header.meta)
+        dparams = decompression_params(dparams)
+        header, store = open_checked(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
+        image = cls._from_file(header.meta, dparams)
+        image._attach_file(path, store)
         image.mode, image.mmap_mode = mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
@@ -388,36 +399,49 @@ class MLArray(Constructors):
                 (ChecksumError, naming the chunk and region).
         """
         path = check_mla_path(filepath, must_exist=True)
-        image = cls()
-        image._dparams = decompression_params(dparams)
-        header, store = load_checked(path, dparams=image._dparams)
-        image._attach_file(path, store, header.meta)
+        dparams = decompression_params(dparams)
+        header, store = load_checked(path, dparams=dparams)
+        image = cls._from_file(header.meta, dparams)
+        image._attach_file(path, store)
         image.filepath = None
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
+            image._storage_layout()  # how to compress it again on save
             image._store = image._decompressed()
         return image
 
-    def _attach_file(self, path: Path, store: Any, meta: Meta) -> None:
-        """Attach a store read from ``path`` and the metadata read from its header."""
-        self.meta = meta
+    def _attach_file(self, path: Path, store: Any) -> None:
+        """Attach a store read from ``path``, whose header gave ``self.meta``."""
+        meta = self.meta
         self.filepath = path
         if not meta._has_array.value:
             self._store = None
             return
-        if meta.spatial.shape is not None and tuple(meta.spatial.shape) != store.shape:
+        shape = list(store.shape)
+        if meta.spatial.shape is not None and meta.spatial.shape != shape:
             raise FileFormatError(
                 f"{path}: metadata says shape {list(meta.spatial.shape)} but the array has "
-                f"shape {list(store.shape)}"
+                f"shape {shape}"
             )
         self._store = store
-        self._layout = ArrayLayout.from_store(store, meta, self._dparams)
-        with managed_writes():
-            meta.spatial.shape = list(store.shape)
-        record_layout(meta, self._layout, store)
+        if meta.spatial.shape is None:
+            with managed_writes():
+                meta.spatial.shape = shape
+        blosc2_meta = meta.blosc2
+        recorded = (blosc2_meta.chunk_size, blosc2_meta.block_size, blosc2_meta.dparams)
+        actual = (list(store.chunks), list(store.blocks), self._dparams)
+        if recorded != actual:
+            # Other dparams, or a file written by another tool: record what is in use.
+            record_layout(meta, self._storage_layout(), store)
+
+    def _storage_layout(self) -> ArrayLayout:
+        """How the array is (or will be) compressed; read from the store when unknown."""
+        if self._layout is None:
+            self._layout = ArrayLayout.from_store(self._store, self.meta, self._dparams)
+        return self._layout
 
     def save(self, filepath: PathLike) -> None:
         """Save the array to a MLArray file, atomically.
@@ -445,15 +469,14 @@ class MLArray(Constructors):
             if self._store is None:
                 blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
             elif isinstance(self._store, np.ndarray):
-                assert self._layout is not None
-                self._layout.compress(self._store, urlpath=path)
+                self._storage_layout().compress(self._store, urlpath=path)
             else:
                 path.write_bytes(self._store.to_cframe())
             written = open_file_array(path, mode="a", mmap_mode=None, dparams=self._dparams)
-            if self._layout is not None:
+            if self._store is not None:
                 # meta.blosc2 describes the bytes written, also for NumPy-backed data
                 # (whose record so far held only the requested parameters).
-                record_layout(self.meta, self._layout, written)
+                record_layout(self.meta, self._storage_layout(), written)
             write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
             del written
 
@@ -575,6 +598,7 @@ class MLArray(Constructors):
             TypeError: If no array data is loaded.
         """
         array = self._decompressed()
+        self._storage_layout()  # how to compress it again on save
         self._detach()
         self._store = array
         with managed_writes():
