@@ -105,11 +105,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         transcripts = capture(Path(folder))
     OUTPUT.mkdir(exist_ok=True)
+    version = _version()
     for name, text in transcripts.items():
         path = OUTPUT / f"{name}.txt"
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old is not None and normalise(old, version) == normalise(text, version):
+            print(f"up to date: {path.relative_to(ROOT)}")
+            continue
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
+
+
+def _version() -> str:
+    import mlarray
+
+    return mlarray.__version__
 
 
 if __name__ == "__main__":

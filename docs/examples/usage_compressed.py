@@ -10,9 +10,9 @@ volume = np.random.default_rng(0).normal(size=(64, 96, 96)).astype(np.float32)
 # compressed=True (default): Blosc2 chunks in memory; reads decompress on demand.
 packed = MLArray(volume)
 cparams = packed.meta.blosc2.cparams  # LZ4HC, level 8, byte shuffle by default
-assert cparams["codec"] == blosc2.Codec.LZ4HC
+assert cparams["codec"] == blosc2.Codec.LZ4HC.value  # stored as JSON numbers
 assert cparams["clevel"] == 8
-assert cparams["filters"][-1] == blosc2.Filter.SHUFFLE
+assert cparams["filters"][-1] == blosc2.Filter.SHUFFLE.value
 assert packed.meta.blosc2.dparams == {"nthreads": 1}
 
 # compressed=False: a plain NumPy array in memory, fastest for repeated

@@ -117,12 +117,12 @@ class MLArray(Constructors):
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> None:
-        from_file = isinstance(array, (str, os.PathLike))
-        self._init_state(Meta() if from_file else coerce_meta(meta), cparams, dparams)
-        if from_file:
+        if isinstance(array, (str, os.PathLike)):
+            self._init_state(Meta(), cparams, dparams)
             self._adopt(type(self).load(array, dparams=dparams, compressed=compressed))
             self._apply_arguments(meta, spacing, origin, direction, affine, axis_labels, copy)
             return
+        self._init_state(coerce_meta(meta), cparams, dparams)
         self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
         if array is not None:
             self._set_array(
