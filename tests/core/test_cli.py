@@ -113,7 +113,7 @@ def test_info_summarises_the_file(files: dict[str, Path]) -> None:
     lines = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
     assert lines["array"].strip() == "[20, 30, 40] int16"
     assert lines["chunks / blocks"].strip() == "[10, 15, 20] / [5, 5, 10]"
-    assert lines["codec"].strip() == "lz4hc clevel 8"
+    assert lines["codec"].strip() == "lz4 clevel 9"
     assert lines["spacing"].strip() == "[0.5, 0.5, 2.0]"
     assert lines["coord system"].strip() == "RAS"
     assert "ratio" in lines["size"]

@@ -174,19 +174,56 @@ def test_two_non_spatial_axes_are_not_optimised() -> None:
 # ------------------------------------------------------------------------ cparams / dparams
 
 
-def test_default_compression_is_lz4hc_level_8_and_one_thread(tmp_path: Path) -> None:
-    image = MLArray(np.arange(4096, dtype=np.float32).reshape(16, 16, 16))
-    assert image.meta.blosc2.cparams["codec"] == blosc2.Codec.LZ4HC.value
-    assert image.meta.blosc2.cparams["clevel"] == 8
+@pytest.mark.parametrize(
+    ("dtype", "codec", "clevel", "shuffle"),
+    [
+        (np.float32, blosc2.Codec.LZ4, 9, True),
+        (np.int16, blosc2.Codec.LZ4, 9, True),
+        (np.uint8, blosc2.Codec.LZ4HC, 8, False),
+    ],
+)
+def test_default_fast_preset_and_one_decompression_thread(
+    tmp_path: Path, dtype: type, codec: blosc2.Codec, clevel: int, shuffle: bool
+) -> None:
+    image = MLArray(np.arange(4096).astype(dtype).reshape(16, 16, 16))
+    assert image.meta.blosc2.cparams["codec"] == codec.value
+    assert image.meta.blosc2.cparams["clevel"] == clevel
+    assert (blosc2.Filter.SHUFFLE.value in image.meta.blosc2.cparams["filters"]) is shuffle
     assert image.meta.blosc2.dparams == {"nthreads": 1}
     path = tmp_path / "defaults.mla"
     image.save(path)
     stored = _stored(path)
-    assert stored.schunk.cparams.codec == blosc2.Codec.LZ4HC
-    assert stored.schunk.cparams.clevel == 8
+    assert stored.schunk.cparams.codec == codec
+    assert stored.schunk.cparams.clevel == clevel
     opened = MLArray.open(path)
-    assert opened.meta.blosc2.cparams["codec"] == blosc2.Codec.LZ4HC.value
+    assert opened.meta.blosc2.cparams["codec"] == codec.value
     assert opened.meta.blosc2.dparams == {"nthreads": 1}
+    assert MLArray(np.arange(4096).astype(dtype), cparams="fast").meta.blosc2.cparams == (
+        MLArray(np.arange(4096).astype(dtype)).meta.blosc2.cparams
+    )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "codec", "shuffle"),
+    [(np.float32, blosc2.Codec.LZ4HC, False), (np.int16, blosc2.Codec.ZSTD, True)],
+)
+def test_compact_preset_uses_bigger_blocks_and_stronger_codecs(
+    tmp_path: Path, dtype: type, codec: blosc2.Codec, shuffle: bool
+) -> None:
+    data = np.random.default_rng(0).normal(0, 100, (64, 96, 96)).astype(dtype)
+    fast, compact = MLArray(data), MLArray(data, cparams="compact")
+    assert compact.meta.blosc2.cparams["codec"] == codec.value
+    assert (blosc2.Filter.SHUFFLE.value in compact.meta.blosc2.cparams["filters"]) is shuffle
+    block_items = np.prod(compact.meta.blosc2.block_size)
+    assert block_items > np.prod(fast.meta.blosc2.block_size)
+    assert block_items * np.dtype(dtype).itemsize <= 160 * 1024
+    compact.save(tmp_path / "compact.mla")
+    np.testing.assert_array_equal(MLArray.open(tmp_path / "compact.mla")[...], data)
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown preset 'tiny'.*'fast', 'compact'"):
+        MLArray(np.zeros((8, 8, 8), np.float32), cparams="tiny")
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -192,7 +192,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -226,7 +226,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -263,7 +263,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -304,7 +304,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = None,
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -357,7 +357,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = None,
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -407,7 +407,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -422,8 +422,10 @@ class Constructors:
                 lets Blosc2 decide.
             block_size: Explicit block size (only with ``patch_size=None``); None
                 lets Blosc2 decide.
-            cparams: Blosc2 compression parameters. If None, defaults to
-                {'codec': blosc2.Codec.LZ4HC, 'clevel': 8}.
+            cparams: Blosc2 compression parameters, or a preset name. If None, the
+                ``"fast"`` preset: LZ4 level 9 with byte shuffle (LZ4HC level 8
+                without shuffle for one-byte data); ``"compact"`` makes smaller
+                files that read slower.
             dparams: Blosc2 decompression parameters. If None, defaults to
                 {'nthreads': 1}.
             compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
@@ -462,7 +464,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -501,7 +503,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -540,7 +542,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:
@@ -580,7 +582,7 @@ class Constructors:
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: Sizes = None,
         block_size: Sizes = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> M:

@@ -9,7 +9,7 @@ from typing import Any
 import blosc2
 import numpy as np
 
-from mlarray._params import params_to_json
+from mlarray._params import CompressionPlan, params_to_json
 from mlarray.chunking import resolve_layout
 from mlarray.meta import Meta, MetaBlosc2
 from mlarray_meta._base import managed_writes
@@ -76,7 +76,7 @@ def plan_layout(
     patch_size: Any,
     chunk_size: Any,
     block_size: Any,
-    cparams: dict[str, Any],
+    compression: CompressionPlan,
     dparams: dict[str, Any],
 ) -> ArrayLayout:
     """Choose the layout of a new array from the user's size arguments.
@@ -99,6 +99,7 @@ def plan_layout(
             chunk_size=chunk_size,
             block_size=block_size,
             spatial_axis_mask=meta.spatial.spatial_axis_mask if labelled else None,
+            block_budget=compression.block_budget,
         )
     except NotImplementedError:
         if patch_size != "default":
@@ -115,7 +116,7 @@ def plan_layout(
         chunk_size=resolved.chunk_size,
         block_size=resolved.block_size,
         patch_size=resolved.patch_size,
-        cparams=cparams,
+        cparams=compression.cparams,
         dparams=dparams,
     )
 

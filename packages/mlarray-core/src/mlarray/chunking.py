@@ -132,6 +132,7 @@ def resolve_layout(
     chunk_size: SizeArg | None = None,
     block_size: SizeArg | None = None,
     spatial_axis_mask: BoolSequence | None = None,
+    block_budget: int = 32768,
 ) -> Layout:
     """Turn the user-facing patch/chunk/block arguments into a layout.
 
@@ -153,6 +154,8 @@ def resolve_layout(
         block_size: Explicit block size (int or one per axis), or None.
         spatial_axis_mask: For every axis, True if spatial; None as in
             :func:`comp_blosc2_params`.
+        block_budget: Bytes an uncompressed block may take (before the safety
+            factor); the L1 data cache by default, larger for compact storage.
 
     Returns:
         The resolved layout.
@@ -181,7 +184,13 @@ def resolve_layout(
     spatial = [size for size, is_spatial in zip(dims, mask, strict=True) if is_spatial]
     patch = _patch_sizes(patch_size, len(spatial))
     patch = tuple(min(p, s) for p, s in zip(patch, spatial, strict=True))
-    chunk, block = comp_blosc2_params(dims, patch, mask, bytes_per_pixel=dtype_itemsize)
+    chunk, block = comp_blosc2_params(
+        dims,
+        patch,
+        mask,
+        bytes_per_pixel=dtype_itemsize,
+        l1_cache_size_per_core_in_bytes=block_budget,
+    )
     return Layout(tuple(chunk), tuple(block), patch)
 
 

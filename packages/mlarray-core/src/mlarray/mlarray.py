@@ -17,7 +17,7 @@ from mlarray._constructors import Constructors, as_shape
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
-from mlarray._params import compression_params, decompression_params
+from mlarray._params import compression_plan, decompression_params
 from mlarray._storage import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
@@ -87,7 +87,9 @@ class MLArray(Constructors):
             Blosc2 choose.
         chunk_size: Explicit chunk size (only with ``patch_size=None``).
         block_size: Explicit block size (only with ``patch_size=None``).
-        cparams: Blosc2 compression parameters (default LZ4HC, clevel 8).
+        cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
+            preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
+            one-byte data) or ``"compact"`` (smaller files, slower reads).
         dparams: Blosc2 decompression parameters (default one thread).
         compressed: Keep the data Blosc2-compressed in memory (True) or as a NumPy
             array (False). Saving always writes a compressed file.
@@ -113,7 +115,7 @@ class MLArray(Constructors):
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: int | list[int] | tuple[int, ...] | None = None,
         block_size: int | list[int] | tuple[int, ...] | None = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> None:
@@ -239,7 +241,7 @@ class MLArray(Constructors):
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
-            cparams=compression_params(self._cparams_arg, dtype),
+            compression=compression_plan(self._cparams_arg, dtype),
             dparams=self._dparams,
         )
         self._store = produce(self._layout if compressed else None)
@@ -311,7 +313,7 @@ class MLArray(Constructors):
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: int | list[int] | tuple[int, ...] | None = None,
         block_size: int | list[int] | tuple[int, ...] | None = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
     ) -> MLArray:
         """Create a new MLArray file with memory mapping.
@@ -331,7 +333,9 @@ class MLArray(Constructors):
                 "default" means 192.
             chunk_size: Explicit chunk size (only with ``patch_size=None``).
             block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters (default LZ4HC, clevel 8).
+            cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
+            preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
+            one-byte data) or ``"compact"`` (smaller files, slower reads).
             dparams: Blosc2 decompression parameters (default one thread).
 
         Returns:
@@ -471,7 +475,7 @@ class MLArray(Constructors):
             elif isinstance(self._store, np.ndarray):
                 self._storage_layout().compress(self._store, urlpath=path)
             else:
-                path.write_bytes(self._store.to_cframe())
+                self._store.save(str(path), mode="w")
             written = open_file_array(path, mode="a", mmap_mode=None, dparams=self._dparams)
             if self._store is not None:
                 # meta.blosc2 describes the bytes written, also for NumPy-backed data
@@ -557,7 +561,7 @@ class MLArray(Constructors):
         patch_size: int | list[int] | tuple[int, ...] | str | None = "default",
         chunk_size: int | list[int] | tuple[int, ...] | None = None,
         block_size: int | list[int] | tuple[int, ...] | None = None,
-        cparams: dict[str, Any] | blosc2.CParams | None = None,
+        cparams: dict[str, Any] | blosc2.CParams | str | None = None,
         dparams: dict[str, Any] | blosc2.DParams | None = None,
     ) -> None:
         """Compress this MLArray in-place using the Blosc2 backend.
