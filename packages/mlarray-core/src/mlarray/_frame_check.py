@@ -36,7 +36,7 @@ _SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
 _Reader = Callable[[int, int], bytes]
 
 
-def check_frame(path: Path, frame: FrameInfo, data: bytes | None = None) -> None:
+def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = None) -> None:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
@@ -62,7 +62,8 @@ def check_frame(path: Path, frame: FrameInfo, data: bytes | None = None) -> None
     if frame.nchunks == 0:
         return
     if data is not None:
-        _check_chunks(path, frame, lambda offset, size: data[offset : offset + size])
+        view = memoryview(data)
+        _check_chunks(path, frame, lambda offset, size: view[offset : offset + size].tobytes())
         return
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -179,17 +179,21 @@ def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any]:
         FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
     """
 
-    def read() -> tuple[Header, bytes]:
+    def read() -> tuple[Header, np.ndarray[Any, np.dtype[np.uint8]]]:
         header = read_header(path)
-        with blosc2_errors(path, "loading"):
-            return header, path.read_bytes()
+        with blosc2_errors(path, "loading"), path.open("rb") as file:
+            # np.empty, not bytearray: no zero-filling, and huge pages for large files.
+            data = np.empty(header.mapping.frame.frame_length, dtype=np.uint8)
+            if file.readinto(data.data) != len(data):
+                raise FileFormatError(f"{path}: the file is shorter than its frame header says")
+            return header, data
 
     header, data = read_consistently(path, read)
-    check_frame(path, header.mapping.frame, data)
+    check_frame(path, header.mapping.frame, data.data)
     with blosc2_errors(path, "loading"):
-        # copy=True: the array owns its frame, so it can be written to (a frame
-        # borrowed from an immutable bytes object aborts the process on writes).
-        store = blosc2.ndarray_from_cframe(data, copy=True)
+        # The array borrows ``data`` (no copy). Blosc2 cannot grow a borrowed frame:
+        # callers must give the array its own frame (``.copy()``) before writing.
+        store = blosc2.ndarray_from_cframe(data, copy=False)
         store.schunk.dparams = blosc2.DParams(**dparams)
     return header, store
 

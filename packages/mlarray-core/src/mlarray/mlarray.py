@@ -145,6 +145,7 @@ class MLArray(Constructors):
         self._persistent = False
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
+        self._frame_borrowed = False
         self.filepath: Path | None = None
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -245,6 +246,7 @@ class MLArray(Constructors):
             dparams=self._dparams,
         )
         self._store = produce(self._layout if compressed else None)
+        self._frame_borrowed = False
         record_layout(self.meta, self._layout, self._store)
 
     # ----------------------------------------------------------------- file I/O
@@ -408,6 +410,7 @@ class MLArray(Constructors):
         image = cls._from_file(header.meta, dparams)
         image._attach_file(path, store)
         image.filepath = None
+        image._frame_borrowed = True
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
             if verifier is not None:
@@ -722,6 +725,10 @@ class MLArray(Constructors):
                 f"{self.filepath}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
+        if self._frame_borrowed:
+            # load() lends the array the bytes it read; writes need a frame of its own.
+            self._store = store = store.copy()
+            self._frame_borrowed = False
         if self._persistent and self._checksums_current:
             # The stored checksums are about to go stale: drop them until close().
             self._flush_metadata(integrity=None)
