@@ -17,9 +17,12 @@ from mlarray import geometry
 from mlarray.errors import MetaValidationError
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from mlarray.meta import Meta, MetaSpatial
 
 __all__ = [
+    "GeometryProperties",
     "affine_of",
     "apply_explicit",
     "decomposed",
@@ -143,3 +146,57 @@ def decomposed(affine: np.ndarray[Any, Any] | None, part: str) -> Any:
         "shear": geometry.shear,
     }[part]
     return extract(affine).tolist()
+
+
+class GeometryProperties:
+    """The geometry properties of :class:`~mlarray.MLArray`, on top of ``meta.spatial``."""
+
+    meta: Meta
+    _store: Any
+
+    @property
+    def spatial_ndim(self) -> int | None:
+        """Number of spatial dimensions, or None if no array is loaded."""
+        if self._store is None:
+            return None
+        mask = self.meta.spatial.spatial_axis_mask
+        return len(self._store.shape) if mask is None else sum(mask)
+
+    spacing = spatial_list_property("spacing", "Spacing per spatial axis (a live list).")
+    origin = spatial_list_property("origin", "Origin per spatial axis (a live list).")
+    direction = spatial_list_property(
+        "direction", "Direction cosine matrix with shape (n, n) for n spatial axes."
+    )
+
+    @property
+    def affine(self) -> np.ndarray[Any, Any] | None:
+        """Homogeneous affine matrix (n + 1, n + 1) mapping voxel indices to world.
+
+        Computed from spacing/origin/direction when no affine is stored; None if
+        no array is loaded and no geometry is set.
+        """
+        return affine_of(self.meta.spatial, self.spatial_ndim)
+
+    @affine.setter
+    def affine(self, value: ArrayLike | None) -> None:
+        set_affine(self.meta.spatial, value)
+
+    @property
+    def translation(self) -> Any:
+        """Translation vector (one value per spatial axis) of the affine."""
+        return decomposed(self.affine, "translation")
+
+    @property
+    def scale(self) -> Any:
+        """Scaling factors (one value per spatial axis) of the affine."""
+        return decomposed(self.affine, "scale")
+
+    @property
+    def rotation(self) -> Any:
+        """Rotation matrix (n, n) of the affine."""
+        return decomposed(self.affine, "rotation")
+
+    @property
+    def shear(self) -> Any:
+        """Shear matrix (n, n) of the affine."""
+        return decomposed(self.affine, "shear")

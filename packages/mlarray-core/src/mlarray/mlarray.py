@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy as _copy
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,9 @@ import numpy as np
 
 from mlarray import _geometry_access as geo
 from mlarray import chunking
+from mlarray._access import ArrayAccess
 from mlarray._constructors import Constructors, as_shape
+from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
@@ -32,7 +34,7 @@ from mlarray._storage import (
     open_checked,
     open_file_array,
 )
-from mlarray.errors import FileFormatError, MetaTypeError, NoArrayError, ReadOnlyError
+from mlarray.errors import FileFormatError, MetaTypeError, MLArrayFileError, ReadOnlyError
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
 
@@ -61,7 +63,7 @@ def coerce_meta(meta: Meta | dict[str, Any] | None) -> Meta:
     raise MetaValidationError(f"meta: expected None, a dict or a Meta, got {type(meta).__name__}")
 
 
-class MLArray(Constructors):
+class MLArray(Constructors, GeometryProperties, ArrayAccess):
     """An N-dimensional image with geometry and metadata, stored as a ``.mla`` file.
 
     The MLArray file format (".mla") is a Blosc2-compressed container with
@@ -336,8 +338,8 @@ class MLArray(Constructors):
             chunk_size: Explicit chunk size (only with ``patch_size=None``).
             block_size: Explicit block size (only with ``patch_size=None``).
             cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
-            preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
-            one-byte data) or ``"compact"`` (smaller files, slower reads).
+                preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
+                one-byte data) or ``"compact"`` (smaller files, slower reads).
             dparams: Blosc2 decompression parameters (default one thread).
 
         Returns:
@@ -525,29 +527,6 @@ class MLArray(Constructors):
             write_file_metadata(self._store, self.meta, integrity=integrity)
 
     # ----------------------------------------------------------- representations
-    def _require_array(self, action: str) -> Any:
-        if self._store is None:
-            raise NoArrayError(f"cannot {action}: this MLArray holds no array data")
-        return self._store
-
-    def _decompressed(self) -> np.ndarray[Any, Any]:
-        store = self._require_array("decompress")
-        if isinstance(store, np.ndarray):
-            return store
-        if self._verifier is not None:
-            self._verifier.check_all()
-        try:
-            return np.asarray(store[...])
-        except RuntimeError as exc:
-            raise self._undecodable(exc) from exc
-
-    def _undecodable(self, exc: RuntimeError) -> FileFormatError:
-        """The error for a read that blosc2 could not decompress (a damaged chunk)."""
-        return FileFormatError(
-            f"{self!r}: a chunk cannot be decompressed, the file is damaged ({exc}); "
-            "run 'mlarray verify' on it"
-        )
-
     def to_numpy(self) -> np.ndarray[Any, Any]:
         """Return the underlying data as a NumPy array.
 
@@ -661,63 +640,6 @@ class MLArray(Constructors):
         """Number of spatial and non-spatial dimensions, or None if no array is loaded."""
         return None if self._store is None else len(self._store.shape)
 
-    @property
-    def spatial_ndim(self) -> int | None:
-        """Number of spatial dimensions, or None if no array is loaded."""
-        if self._store is None:
-            return None
-        mask = self.meta.spatial.spatial_axis_mask
-        return self.ndim if mask is None else sum(mask)
-
-    spacing = geo.spatial_list_property("spacing", "Spacing per spatial axis (a live list).")
-    origin = geo.spatial_list_property("origin", "Origin per spatial axis (a live list).")
-    direction = geo.spatial_list_property(
-        "direction", "Direction cosine matrix with shape (n, n) for n spatial axes."
-    )
-
-    @property
-    def affine(self) -> np.ndarray[Any, Any] | None:
-        """Homogeneous affine matrix (n + 1, n + 1) mapping voxel indices to world.
-
-        Computed from spacing/origin/direction when no affine is stored; None if
-        no array is loaded and no geometry is set.
-        """
-        return geo.affine_of(self.meta.spatial, self.spatial_ndim)
-
-    @affine.setter
-    def affine(self, value: ArrayLike | None) -> None:
-        geo.set_affine(self.meta.spatial, value)
-
-    @property
-    def translation(self) -> Any:
-        """Translation vector (one value per spatial axis) of the affine."""
-        return geo.decomposed(self.affine, "translation")
-
-    @property
-    def scale(self) -> Any:
-        """Scaling factors (one value per spatial axis) of the affine."""
-        return geo.decomposed(self.affine, "scale")
-
-    @property
-    def rotation(self) -> Any:
-        """Rotation matrix (n, n) of the affine."""
-        return geo.decomposed(self.affine, "rotation")
-
-    @property
-    def shear(self) -> Any:
-        """Shear matrix (n, n) of the affine."""
-        return geo.decomposed(self.affine, "shear")
-
-    # ---------------------------------------------------------- NumPy interop
-    def __getitem__(self, key: Any) -> Any:
-        store = self._require_array("read")
-        if self._verifier is not None:
-            self._verifier.check_key(key)
-        try:
-            return store[key]
-        except RuntimeError as exc:  # blosc2's only report of a chunk it cannot decompress
-            raise self._undecodable(exc) from exc
-
     def __setitem__(self, key: Any, value: Any) -> None:
         store = self._require_array("write")
         if self._read_only:
@@ -736,40 +658,55 @@ class MLArray(Constructors):
         self._verifier = None  # the chunks written no longer match the record
         store[key] = _broadcast_to_selection(store, key, value)
 
-    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
-        """NumPy's array protocol: the data as an ndarray.
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle support, for dataloader workers started with ``spawn``.
 
-        Args:
-            dtype: Convert to this dtype.
-            copy: As in NumPy 2: True always returns a new array, None copies only
-                when needed, False never copies.
+        A file opened read-only (or copy-on-write) pickles as its path and open
+        arguments and is opened again by the receiving process, which then maps the
+        file itself; an in-memory array pickles its data.
 
         Raises:
-            ValueError: If ``copy`` is False but the data is held compressed or a
-                dtype conversion is asked for (a copy cannot be avoided).
+            MLArrayFileError: For a file opened for writing: a second process writing
+                the same file in place would corrupt it.
         """
-        array = self._decompressed()
-        fresh = array is not self._store  # decompressed just now: already a copy
-        converts = dtype is not None and np.dtype(dtype) != array.dtype
-        if copy is False and (fresh or converts):
-            raise ValueError(
-                f"{self!r}: the data cannot be returned without a copy (it is held "
-                f"compressed or needs a dtype conversion); use copy=None"
+        state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
+        if self.filepath is not None and self._store is not None:
+            if self._persistent:
+                raise MLArrayFileError(
+                    f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
+                    "open the file read-only in each worker process"
+                )
+            return {
+                **state,
+                "file": str(self.filepath),
+                "mode": self.mode,
+                "mmap_mode": self.mmap_mode,
+                "verify": self._verifier is not None,
+            }
+        data = self._store
+        if data is not None and not isinstance(data, np.ndarray):
+            data = data.to_cframe()
+        return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        meta = Meta.from_mapping(state["meta"])
+        if "file" in state:
+            opened = type(self).open(
+                state["file"],
+                mode=state["mode"],
+                mmap_mode=state["mmap_mode"],
+                dparams=state["dparams"],
+                verify=state["verify"],
             )
-        if converts:
-            return array.astype(dtype)
-        return array.copy() if copy and not fresh else array
-
-    def __len__(self) -> int:
-        shape = self._require_array("take len()").shape
-        if not shape:
-            raise TypeError("len() of a 0-d MLArray")
-        return int(shape[0])
-
-    def __iter__(self) -> Iterator[Any]:
-        store = self._require_array("iterate")
-        for index in range(store.shape[0]):
-            yield self[index]
+            self.__dict__.update(opened.__dict__)
+            self.meta = meta
+            return
+        self._init_state(meta, state["cparams"], state["dparams"])
+        data = state["data"]
+        if isinstance(data, bytes):
+            data = blosc2.ndarray_from_cframe(data, copy=True)
+            data.schunk.dparams = blosc2.DParams(**self._dparams)
+        self._store, self._layout = data, state["layout"]
 
     def __repr__(self) -> str:
         if self._store is None:
