@@ -9,11 +9,16 @@ volume = np.random.default_rng(0).normal(size=(64, 96, 96)).astype(np.float32)
 
 # compressed=True (default): Blosc2 chunks in memory; reads decompress on demand.
 packed = MLArray(volume)
-cparams = packed.meta.blosc2.cparams  # LZ4HC, level 8, byte shuffle by default
-assert cparams["codec"] == blosc2.Codec.LZ4HC.value  # stored as JSON numbers
-assert cparams["clevel"] == 8
-assert cparams["filters"][-1] == blosc2.Filter.SHUFFLE.value
+
+# The default preset, "fast": LZ4 with byte shuffle (one-byte data: LZ4HC, no shuffle).
+cparams = packed.meta.blosc2.cparams  # recorded as JSON numbers
+assert cparams["codec"] == blosc2.Codec.LZ4.value
+assert blosc2.Filter.SHUFFLE.value in cparams["filters"]
 assert packed.meta.blosc2.dparams == {"nthreads": 1}
+
+# The "compact" preset: smaller files, slower reads (archives, float images).
+compact = MLArray(volume, cparams="compact")
+print(compact.meta.blosc2.cparams["codec"], compact.meta.blosc2.block_size)
 
 # compressed=False: a plain NumPy array in memory, fastest for repeated
 # full-array work; to_numpy() returns it without a copy.
@@ -26,7 +31,7 @@ assert packed.meta.blosc2.chunk_size is None
 packed.compress(patch_size=64)
 assert packed.meta.blosc2.patch_size == [64, 64, 64]
 
-# Other codecs and filters: any Blosc2 compression parameters.
+# Or any Blosc2 compression parameters: codec, level, filters.
 archive = MLArray(
     volume,
     cparams={"codec": blosc2.Codec.ZSTD, "clevel": 5, "filters": [blosc2.Filter.BITSHUFFLE]},
