@@ -16,10 +16,15 @@ from blosc2.msgpack_utils import msgpack_packb
 
 from mlarray import Meta, MLArray, config
 from mlarray._verify import verify_file
-from mlarray.errors import FileFormatError, UnsafeMetadataError, UnsupportedVersionError
+from mlarray.errors import (
+    CodecRequiredError,
+    FileFormatError,
+    UnsafeMetadataError,
+    UnsupportedVersionError,
+)
 from mlarray_meta.codec import decode_legacy
 from mlarray_meta.frame import read_frame
-from mlarray_meta.header import read_header_mapping
+from mlarray_meta.header import read_header, read_header_mapping
 
 RNG = np.random.default_rng(3)
 
@@ -311,3 +316,20 @@ def test_malformed_fingerprint_is_a_clear_error(
     with pytest.raises(FileFormatError, match="legacy_crc32") as info:
         MLArray.open(path)
     assert str(path) in str(info.value)
+
+
+def test_metadata_recompressed_by_blosc2_still_opens(tmp_path: Path) -> None:
+    """blosc2's own vlmeta setter compresses entries (ZSTD): core decodes them with blosc2."""
+    path = tmp_path / "rewritten.mla"
+    data = np.arange(4000, dtype=np.int32).reshape(10, 20, 20)
+    MLArray(data, spacing=(1.0, 2.0, 3.0), meta={"study": "s" * 300}).save(path)
+    stored = blosc2.open(str(path), mode="a")
+    for key in ("mla", "mlarray"):
+        stored.schunk.vlmeta[key] = stored.schunk.vlmeta[key]
+    del stored
+    with pytest.raises(CodecRequiredError, match="needs python-blosc2"):
+        read_header(path)  # the standard library alone cannot decode ZSTD
+    image = MLArray.open(path)
+    assert image.meta.source == {"study": "s" * 300}
+    assert image.spacing == [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(image[...], data)

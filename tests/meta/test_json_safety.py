@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mlarray_meta import Meta, MetaExtra, MetaSource, is_json_safe
 from mlarray_meta._json import to_json_safe
+from mlarray_meta.codec import encode_envelope
 from mlarray_meta.errors import MetaTypeError, MetaValidationError
 from tests.meta._samples import FakeNumpy, ToListOnly
 
@@ -95,7 +96,7 @@ def test_the_stored_value_is_a_copy_of_the_input() -> None:
 
 
 def test_nesting_up_to_the_limit_is_fine() -> None:
-    assert MetaSource(nested(100)).value == nested(100)
+    assert MetaSource(nested(60)).value == nested(60)
 
 
 # --- rejected --------------------------------------------------------------------------
@@ -143,9 +144,16 @@ def test_objects_without_a_json_form_are_rejected(bad: object) -> None:
 
 
 def test_deep_nesting_is_rejected() -> None:
-    with pytest.raises(ValueError, match=r"nested deeper than 100 levels") as info:
+    with pytest.raises(ValueError, match=r"nested deeper than 60 levels") as info:
         MetaSource(nested(150))
     assert isinstance(info.value, MetaValidationError)
+
+
+def test_the_deepest_accepted_nesting_also_fits_the_file_envelope() -> None:
+    deepest = Meta(source={"k": nested(59)})
+    encode_envelope(deepest.to_mapping())  # does not raise
+    with pytest.raises(MetaValidationError, match="nested deeper than 60 levels"):
+        Meta(source={"k": nested(60)})
 
 
 def test_self_referencing_data_is_rejected_cleanly() -> None:

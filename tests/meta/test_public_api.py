@@ -58,6 +58,7 @@ PUBLIC_ALL = [
 
 ERRORS_ALL = [
     "ChecksumError",
+    "CodecRequiredError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",

@@ -9,12 +9,15 @@ without blosc2 can decode them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import blosc2
 from blosc2.msgpack_utils import msgpack_packb
 
 from mlarray import config
 from mlarray._version import __version__
+from mlarray.errors import FileFormatError
 from mlarray.meta import Meta
 from mlarray_meta._base import managed_writes
 from mlarray_meta.codec import (
@@ -24,8 +27,30 @@ from mlarray_meta.codec import (
     encode_legacy,
     legacy_fingerprint,
 )
+from mlarray_meta.header import Header, read_header
 
-__all__ = ["write_file_metadata"]
+__all__ = ["read_file_header", "write_file_metadata"]
+
+
+def _decompress_entry(chunk: bytes) -> bytes:
+    """Decode a metadata chunk that blosc2 compressed (it re-encodes them when copying).
+
+    ``mlarray_meta`` has checked the chunk header (sizes, flags) before asking.
+    """
+    try:
+        return bytes(blosc2.decompress2(chunk))
+    except (RuntimeError, ValueError) as exc:
+        raise FileFormatError(f"a metadata entry cannot be decompressed: {exc}") from exc
+
+
+def read_file_header(path: Path) -> Header:
+    """Read a file's header with the standard-library reader, blosc2 decoding what it cannot.
+
+    Raises:
+        MLArrayFileError: If the file is missing or unreadable.
+        FileFormatError: If the frame or its metadata is invalid or unsafe.
+    """
+    return read_header(path, decompress=_decompress_entry)
 
 
 def _set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:

@@ -18,8 +18,8 @@ import blosc2
 import numpy as np
 
 from mlarray._frame_check import check_frame
+from mlarray._header import read_file_header
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
-from mlarray_meta.header import read_header
 
 if TYPE_CHECKING:
     from mlarray_meta.header import Header
@@ -164,7 +164,7 @@ def open_checked(
     """
 
     def read() -> tuple[Header, Any]:
-        header = read_header(path)
+        header = read_file_header(path)
         check_frame(path, header.mapping.frame)
         return header, open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
 
@@ -180,7 +180,7 @@ def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any]:
     """
 
     def read() -> tuple[Header, np.ndarray[Any, np.dtype[np.uint8]]]:
-        header = read_header(path)
+        header = read_file_header(path)
         with blosc2_errors(path, "loading"), path.open("rb") as file:
             # np.empty, not bytearray: no zero-filling, and huge pages for large files.
             data = np.empty(header.mapping.frame.frame_length, dtype=np.uint8)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mlarray_meta.errors import (
     ChecksumError,
+    CodecRequiredError,
     FileFormatError,
     MetaTypeError,
     MetaValidationError,
@@ -22,6 +23,7 @@ from mlarray_meta.errors import (
 
 __all__ = [
     "ChecksumError",
+    "CodecRequiredError",
     "FileFormatError",
     "LayoutError",
     "MLArrayError",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from mlarray_meta.errors import FileFormatError, UnsafeMetadataError
+from mlarray_meta.errors import CodecRequiredError, FileFormatError, UnsafeMetadataError
 
 __all__ = ["HEADER_SIZE", "check_chunk_header", "decode_chunk"]
 
@@ -61,11 +61,10 @@ def _codec_name(header: bytes) -> str:
     return _CODEC_NAMES.get(codec_format, f"codec format {codec_format}")
 
 
-def _needs_blosc2(source: str, reason: str) -> FileFormatError:
-    return _fail(
-        source,
-        f"{reason}; reading it needs python-blosc2 (pip install blosc2), "
-        "or re-save the file with mlarray so the entry is stored uncompressed",
+def _needs_blosc2(source: str, reason: str) -> CodecRequiredError:
+    return CodecRequiredError(
+        f"{source}: {reason}; reading it needs python-blosc2 (pip install blosc2), "
+        "or re-save the file with mlarray so the entry is stored uncompressed"
     )
 
 

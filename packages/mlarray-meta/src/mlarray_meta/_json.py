@@ -18,7 +18,10 @@ __all__ = ["is_json_safe", "plain_number", "to_json_safe", "unwrap"]
 
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
-_MAX_DEPTH = 100
+_MAX_DEPTH = 60
+"""Deepest nesting accepted in free-form metadata: the file envelope allows 64
+levels and wraps ``meta.source``/``meta.extra`` in four, so a value accepted here
+is also accepted when saving."""
 
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
@@ -59,7 +62,7 @@ def to_json_safe(value: Any, field: str) -> Any:
     Raises:
         MetaTypeError: If a value (or a mapping key) has no JSON representation.
         MetaValidationError: If a float is NaN or infinite, or nesting is deeper
-            than 100 levels.
+            than 60 levels (the file format's limit, envelope included).
     """
     return _convert(value, (field, None), 0)
 

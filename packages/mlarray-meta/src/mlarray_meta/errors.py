@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ChecksumError",
+    "CodecRequiredError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
@@ -53,6 +54,10 @@ class ReadOnlyError(MLArrayFileError, PermissionError):
 
 class FileFormatError(MLArrayError, ValueError):
     """A file's bytes are not a valid ``.mla`` file (truncated, corrupted or malformed)."""
+
+
+class CodecRequiredError(FileFormatError):
+    """A metadata entry is compressed with a codec only python-blosc2 decodes."""
 
 
 class UnsafeMetadataError(FileFormatError):

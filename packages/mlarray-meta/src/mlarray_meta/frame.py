@@ -32,9 +32,10 @@ from mlarray_meta._cframe import (
 )
 from mlarray_meta._chunk import decode_chunk
 from mlarray_meta._msgpack import unpackb
-from mlarray_meta.errors import FileFormatError, MLArrayFileError
+from mlarray_meta.errors import CodecRequiredError, FileFormatError, MLArrayFileError
 
 __all__ = [
+    "ChunkDecoder",
     "MAX_HEADER_BYTES",
     "MAX_TRAILER_BYTES",
     "MAX_VLMETA_BYTES",
@@ -45,6 +46,9 @@ __all__ = [
 
 MAX_VLMETA_BYTES: Final = 256 * 2**20
 """Largest uncompressed size one vlmeta entry may declare."""
+
+ChunkDecoder = Callable[[bytes], bytes]
+"""Decodes a whole Blosc2 chunk (for entries compressed with a real codec)."""
 
 _PREFETCH: Final = 4096
 _WHOLE_FILE: Final = 64 * 1024
@@ -99,18 +103,31 @@ class FrameInfo:
     metalayers: Mapping[str, bytes]
     vlmeta: Mapping[str, bytes]
 
-    def vlmeta_payload(self, name: str) -> bytes:
+    def vlmeta_payload(self, name: str, *, decompress: ChunkDecoder | None = None) -> bytes:
         """Return the msgpack bytes stored in vlmeta entry ``name``.
+
+        Args:
+            name: The entry.
+            decompress: Decodes a chunk the standard library cannot (one compressed
+                with a real codec, as python-blosc2 writes when it copies a frame);
+                core passes blosc2's decompressor. Without it such an entry raises.
 
         Raises:
             KeyError: The frame has no such entry.
-            FileFormatError: The entry's chunk is malformed or needs a codec that only
-                python-blosc2 provides.
+            FileFormatError: The entry's chunk is malformed, or needs a codec that only
+                python-blosc2 provides and no ``decompress`` was given
+                (:class:`~mlarray_meta.errors.CodecRequiredError`).
         """
         source = f"{self.path}: vlmeta {name!r}"
-        return decode_chunk(self.vlmeta[name], source=source, max_nbytes=MAX_VLMETA_BYTES)
+        chunk = self.vlmeta[name]
+        try:
+            return decode_chunk(chunk, source=source, max_nbytes=MAX_VLMETA_BYTES)
+        except CodecRequiredError:
+            if decompress is None:
+                raise
+            return decompress(chunk)
 
-    def vlmeta_value(self, name: str) -> Any:
+    def vlmeta_value(self, name: str, *, decompress: ChunkDecoder | None = None) -> Any:
         """Return the decoded msgpack value of vlmeta entry ``name``.
 
         A value that python-blosc2 stored from ``bytes`` comes back as ``bytes``.
@@ -119,7 +136,8 @@ class FrameInfo:
             KeyError: The frame has no such entry.
             FileFormatError: The entry cannot be decoded (see :meth:`vlmeta_payload`).
         """
-        return unpackb(self.vlmeta_payload(name), source=f"{self.path}: vlmeta {name!r}")
+        payload = self.vlmeta_payload(name, decompress=decompress)
+        return unpackb(payload, source=f"{self.path}: vlmeta {name!r}")
 
 
 def read_frame(path: str | os.PathLike[str]) -> FrameInfo:

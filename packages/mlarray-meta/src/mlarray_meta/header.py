@@ -25,7 +25,7 @@ from mlarray_meta.codec import (
     legacy_fingerprint,
 )
 from mlarray_meta.errors import FileFormatError, MLArrayError
-from mlarray_meta.frame import FrameInfo, read_frame
+from mlarray_meta.frame import ChunkDecoder, FrameInfo, read_frame
 from mlarray_meta.meta import Meta
 
 __all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]
@@ -61,11 +61,15 @@ class HeaderMapping:
     frame: FrameInfo
 
     @classmethod
-    def from_frame(cls, frame: FrameInfo) -> HeaderMapping:
+    def from_frame(
+        cls, frame: FrameInfo, *, decompress: ChunkDecoder | None = None
+    ) -> HeaderMapping:
         """Decode the metadata entry of an already parsed frame.
 
         Args:
             frame: The parsed frame.
+            decompress: Decodes entries the standard library cannot (see
+                :meth:`FrameInfo.vlmeta_payload`).
 
         Returns:
             The header mapping. ``"mla"`` wins when both entries exist, unless the
@@ -86,15 +90,16 @@ class HeaderMapping:
         integrity: dict[str, Any] | None = None
         if ENVELOPE_KEY in frame.vlmeta:
             source = f"{frame.path}: vlmeta {ENVELOPE_KEY!r}"
-            envelope = decode_envelope(_binary(frame, ENVELOPE_KEY), source=source)
+            envelope = decode_envelope(_binary(frame, ENVELOPE_KEY, decompress), source=source)
             meta, origin = envelope.meta, "mla"
             version, integrity = envelope.format_version, envelope.integrity
-            rewritten = _rewritten_legacy(frame, envelope)
+            rewritten = _rewritten_legacy(frame, envelope, decompress)
             if rewritten is not None:
                 meta, origin, version, integrity = rewritten, "legacy", None, None
         elif LEGACY_KEY in frame.vlmeta:
             source = f"{frame.path}: vlmeta {LEGACY_KEY!r}"
-            meta, origin = decode_legacy(_binary(frame, LEGACY_KEY), source=source), "legacy"
+            payload = _binary(frame, LEGACY_KEY, decompress)
+            meta, origin = decode_legacy(payload, source=source), "legacy"
         return cls(
             path=frame.path,
             shape=frame.shape,
@@ -109,18 +114,20 @@ class HeaderMapping:
         )
 
 
-def _rewritten_legacy(frame: FrameInfo, envelope: Envelope) -> dict[str, Any] | None:
+def _rewritten_legacy(
+    frame: FrameInfo, envelope: Envelope, decompress: ChunkDecoder | None
+) -> dict[str, Any] | None:
     """The legacy entry's metadata if it was replaced after ``envelope``, else None."""
     if envelope.legacy_crc32 is None or LEGACY_KEY not in frame.vlmeta:
         return None
-    payload = _binary(frame, LEGACY_KEY)
+    payload = _binary(frame, LEGACY_KEY, decompress)
     if legacy_fingerprint(payload) == envelope.legacy_crc32:
         return None
     return decode_legacy(payload, source=f"{frame.path}: vlmeta {LEGACY_KEY!r}")
 
 
-def _binary(frame: FrameInfo, name: str) -> bytes:
-    value = frame.vlmeta_value(name)
+def _binary(frame: FrameInfo, name: str, decompress: ChunkDecoder | None) -> bytes:
+    value = frame.vlmeta_value(name, decompress=decompress)
     if not isinstance(value, bytes):
         raise FileFormatError(
             f"{frame.path}: vlmeta {name!r}: expected a msgpack bin value, "
@@ -129,13 +136,18 @@ def _binary(frame: FrameInfo, name: str) -> bytes:
     return value
 
 
-def read_header_mapping(path: str | os.PathLike[str]) -> HeaderMapping:
+def read_header_mapping(
+    path: str | os.PathLike[str], *, decompress: ChunkDecoder | None = None
+) -> HeaderMapping:
     """Read the array layout and metadata mapping of a ``.mla`` file.
 
     Only the frame's header and trailer are read, with the standard library alone.
 
     Args:
         path: The ``.mla`` file.
+        decompress: Decodes metadata entries compressed with a real codec (files whose
+            frame python-blosc2 copied); ``mlarray`` passes blosc2's decompressor.
+            Without it such files raise :class:`~mlarray_meta.errors.CodecRequiredError`.
 
     Returns:
         The header mapping.
@@ -146,7 +158,7 @@ def read_header_mapping(path: str | os.PathLike[str]) -> HeaderMapping:
             :class:`~mlarray_meta.errors.UnsafeMetadataError` and
             :class:`~mlarray_meta.errors.UnsupportedVersionError`).
     """
-    return HeaderMapping.from_frame(read_frame(path))
+    return HeaderMapping.from_frame(read_frame(path), decompress=decompress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +195,7 @@ class Header:
         return self.mapping.blocks
 
 
-def read_header(path: str | os.PathLike[str]) -> Header:
+def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None = None) -> Header:
     """Read shape, dtype, chunk/block sizes and the full :class:`Meta` of a ``.mla`` file.
 
     Uses the standard library alone and reads only the frame's header and trailer,
@@ -191,6 +203,9 @@ def read_header(path: str | os.PathLike[str]) -> Header:
 
     Args:
         path: The ``.mla`` file.
+        decompress: Decodes metadata entries compressed with a real codec (files whose
+            frame python-blosc2 copied); ``mlarray`` passes blosc2's decompressor.
+            Without it such files raise :class:`~mlarray_meta.errors.CodecRequiredError`.
 
     Returns:
         The header.
@@ -200,7 +215,7 @@ def read_header(path: str | os.PathLike[str]) -> Header:
         FileFormatError: The file or its metadata is invalid, unsafe or from an
             incompatible newer format version.
     """
-    mapping = read_header_mapping(path)
+    mapping = read_header_mapping(path, decompress=decompress)
     try:
         meta = Meta.from_mapping(mapping.meta)
     except MLArrayError as exc:

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlarray._header import read_file_header
 from mlarray._storage import check_mla_path
-from mlarray_meta.header import Header, read_header
+from mlarray_meta.header import Header
 
 __all__ = ["header_document", "read_checked", "register", "run"]
 
@@ -27,7 +28,7 @@ def register(subcommands: Any) -> None:
 
 def read_checked(name: str) -> Header:
     """Read the header of the ``.mla`` file ``name`` (suffix and existence checked)."""
-    return read_header(check_mla_path(Path(name), must_exist=True))
+    return read_file_header(check_mla_path(Path(name), must_exist=True))
 
 
 def header_document(header: Header) -> dict[str, Any]:

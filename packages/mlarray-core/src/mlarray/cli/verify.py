@@ -29,7 +29,8 @@ def run(arguments: argparse.Namespace) -> int:
         report = verify_file(name)
         if report.ok:
             how = "checksums and " if report.checksums else "(no checksums stored) "
-            print(f"{name}: OK, {how}{report.chunks_checked} chunks decompressed")
+            count = report.chunks_checked
+            print(f"{name}: OK, {how}{count} chunk{'' if count == 1 else 's'} decompressed")
             continue
         failed += 1
         print(f"{name}: FAILED")
