@@ -133,14 +133,12 @@ def test_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
     MLArray(original, meta={"version": 1}).save(path)
     before = path.read_bytes()
 
-    # Valid for Meta, but deeper than the file format allows: the array is already
-    # written to the temporary file when the metadata fails to encode.
-    deep: dict = {}
-    node = deep
+    # Nested in place, past the checks on assignment: deeper than the file format allows.
+    too_deep = MLArray(_volume(), meta={"a": {}})
+    node = too_deep.meta.source["a"]
     for _ in range(80):
         node["a"] = {}
         node = node["a"]
-    too_deep = MLArray(_volume(), meta=deep)
     with pytest.raises(ValueError, match="nested deeper") as info:
         too_deep.save(path)
     assert isinstance(info.value, MLArrayError)

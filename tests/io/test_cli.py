@@ -100,3 +100,25 @@ def test_legacy_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert (tmp_path / "ct.mla").is_file()
     assert convert_main([str(tmp_path / "missing.nii"), str(tmp_path / "x.mla")]) == 1
     assert "mlarray convert: error: " in capsys.readouterr().err
+
+
+def test_patch_size_and_preset_lay_the_outputs_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nifti(tmp_path / "data" / "a.nii.gz", seed=1)
+    single = ["convert", str(tmp_path / "data" / "a.nii.gz"), str(tmp_path / "a.mla")]
+    assert main([*single, "--patch-size", "8,16,16", "--preset", "compact"]) == 0
+    converted = MLArray.open(tmp_path / "a.mla")
+    assert converted.meta.blosc2.patch_size == [8, 16, 16]
+    assert (
+        converted.meta.blosc2.cparams["codec"]
+        == MLArray.asarray(
+            np.zeros((4, 4, 4), converted.dtype), cparams="compact"
+        ).meta.blosc2.cparams["codec"]
+    )
+    dataset = ["convert", str(tmp_path / "data"), str(tmp_path / "out"), "--workers", "1"]
+    assert main([*dataset, "--no-progress", "--patch-size", "8"]) == 0
+    assert MLArray.open(tmp_path / "out" / "a.mla").meta.blosc2.patch_size == [8, 8, 8]
+    with pytest.raises(SystemExit):
+        main([*single, "--patch-size", "8,x"])
+    assert "expected N or N,N,N" in capsys.readouterr().err

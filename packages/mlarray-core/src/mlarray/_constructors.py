@@ -136,18 +136,15 @@ class Constructors:
         dparams: Any,
         compressed: bool,
     ) -> M:
-        return cls._made(
-            values.shape,
-            values.dtype,
-            lambda layout: values if layout is None else layout.compress(values),
-            meta=meta,
+        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
+        image._set_array(  # type: ignore[attr-defined]
+            values,
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
-            cparams=cparams,
-            dparams=dparams,
             compressed=compressed,
         )
+        return image
 
     @classmethod
     def empty(

@@ -24,7 +24,7 @@ from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataErro
 from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
 from mlarray_meta.frame import FrameInfo
 
-__all__ = ["ARRAY_METALAYERS", "check_frame"]
+__all__ = ["ARRAY_METALAYERS", "check_frame", "check_frame_kind"]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
 """The fixed metalayers of a plain Blosc2 NDArray frame: all a ``.mla`` file may have."""
@@ -34,6 +34,26 @@ _OFFSET_SIZE = 8
 # an offset: bit 63 plus the kind (zeros 1, NaNs 2, uninitialized 4) in bits 56-62.
 _SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
 _Reader = Callable[[int, int], bytes]
+
+
+def check_frame_kind(path: Path, frame: FrameInfo) -> None:
+    """Check, from the header alone, that the frame is a plain array blosc2 may open.
+
+    The cheap part of :func:`check_frame`, done when a file is opened; the chunk
+    index and chunk headers are checked before blosc2 touches the data.
+
+    Raises:
+        UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
+            blosc2 build another kind of object), or a dtype holding Python objects.
+        FileFormatError: The dtype is unreadable or disagrees with the item size.
+    """
+    foreign = sorted(set(frame.metalayers) - ARRAY_METALAYERS)
+    if foreign:
+        raise UnsafeMetadataError(
+            f"{path}: fixed metalayers {foreign} would make blosc2 open something other "
+            "than a plain array (a proxy, lazy expression or store); refused"
+        )
+    _check_dtype(path, frame)
 
 
 def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = None) -> None:
@@ -52,13 +72,7 @@ def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = 
             or the chunk index or a chunk header is damaged.
         MLArrayFileError: The file cannot be read.
     """
-    foreign = sorted(set(frame.metalayers) - ARRAY_METALAYERS)
-    if foreign:
-        raise UnsafeMetadataError(
-            f"{path}: fixed metalayers {foreign} would make blosc2 open something other "
-            "than a plain array (a proxy, lazy expression or store); refused"
-        )
-    _check_dtype(path, frame)
+    check_frame_kind(path, frame)
     if frame.nchunks == 0:
         return
     if data is not None:

@@ -9,7 +9,7 @@ affine has no shear) and vice versa.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -148,19 +148,20 @@ def decomposed(affine: np.ndarray[Any, Any] | None, part: str) -> Any:
     return extract(affine).tolist()
 
 
-class GeometryProperties:
-    """The geometry properties of :class:`~mlarray.MLArray`, on top of ``meta.spatial``."""
+class _Geometric(Protocol):
+    """What the geometry properties need from the class they are mixed into."""
 
     meta: Meta
-    _store: Any
 
     @property
-    def spatial_ndim(self) -> int | None:
-        """Number of spatial dimensions, or None if no array is loaded."""
-        if self._store is None:
-            return None
-        mask = self.meta.spatial.spatial_axis_mask
-        return len(self._store.shape) if mask is None else sum(mask)
+    def spatial_ndim(self) -> int | None: ...
+
+    @property
+    def affine(self) -> np.ndarray[Any, Any] | None: ...
+
+
+class GeometryProperties:
+    """The geometry properties of :class:`~mlarray.MLArray`, on top of ``meta.spatial``."""
 
     spacing = spatial_list_property("spacing", "Spacing per spatial axis (a live list).")
     origin = spatial_list_property("origin", "Origin per spatial axis (a live list).")
@@ -169,7 +170,7 @@ class GeometryProperties:
     )
 
     @property
-    def affine(self) -> np.ndarray[Any, Any] | None:
+    def affine(self: _Geometric) -> np.ndarray[Any, Any] | None:
         """Homogeneous affine matrix (n + 1, n + 1) mapping voxel indices to world.
 
         Computed from spacing/origin/direction when no affine is stored; None if
@@ -178,25 +179,25 @@ class GeometryProperties:
         return affine_of(self.meta.spatial, self.spatial_ndim)
 
     @affine.setter
-    def affine(self, value: ArrayLike | None) -> None:
+    def affine(self: _Geometric, value: ArrayLike | None) -> None:
         set_affine(self.meta.spatial, value)
 
     @property
-    def translation(self) -> Any:
+    def translation(self: _Geometric) -> Any:
         """Translation vector (one value per spatial axis) of the affine."""
         return decomposed(self.affine, "translation")
 
     @property
-    def scale(self) -> Any:
+    def scale(self: _Geometric) -> Any:
         """Scaling factors (one value per spatial axis) of the affine."""
         return decomposed(self.affine, "scale")
 
     @property
-    def rotation(self) -> Any:
+    def rotation(self: _Geometric) -> Any:
         """Rotation matrix (n, n) of the affine."""
         return decomposed(self.affine, "rotation")
 
     @property
-    def shear(self) -> Any:
+    def shear(self: _Geometric) -> Any:
         """Shear matrix (n, n) of the affine."""
         return decomposed(self.affine, "shear")

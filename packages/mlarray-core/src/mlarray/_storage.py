@@ -11,13 +11,14 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import blosc2
 import numpy as np
 
-from mlarray._frame_check import check_frame
+from mlarray._frame_check import check_frame, check_frame_kind
 from mlarray._header import read_file_header
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MLA_SUFFIX",
+    "OpenedHeader",
     "atomic_write",
     "blosc2_errors",
     "check_mla_path",
@@ -34,6 +36,7 @@ __all__ = [
     "open_checked",
     "open_file_array",
     "read_consistently",
+    "read_header_once",
 ]
 
 MLA_SUFFIX = ".mla"
@@ -153,10 +156,52 @@ def read_consistently(path: Path, read: Callable[[], _T]) -> _T:
     )
 
 
+@dataclass(frozen=True)
+class OpenedHeader:
+    """A file's header as read by :func:`read_header_once`, with the file's identity.
+
+    Attributes:
+        header: The header (metadata, frame description).
+        identity: Device, inode, size and modification time when it was read.
+    """
+
+    header: Header
+    identity: tuple[int, ...]
+
+
+def read_header_once(path: Path) -> OpenedHeader:
+    """Read a file's header and remember which version of the file it came from.
+
+    Raises:
+        MLArrayFileError: The file is missing, unreadable or kept changing.
+        FileFormatError: The header or metadata is invalid (or unsafe).
+    """
+
+    def read() -> OpenedHeader:
+        header = read_file_header(path)
+        check_frame_kind(path, header.mapping.frame)
+        return OpenedHeader(header, _identity(path))
+
+    return read_consistently(path, read)
+
+
 def open_checked(
-    path: Path, *, mode: str, mmap_mode: str | None, dparams: dict[str, Any]
+    path: Path,
+    *,
+    mode: str,
+    mmap_mode: str | None,
+    dparams: dict[str, Any],
+    opened: OpenedHeader | None = None,
 ) -> tuple[Header, Any]:
     """Read the header, check the frame, then open the array, all from one version of the file.
+
+    Args:
+        path: The file.
+        mode: Blosc2 open mode.
+        mmap_mode: Blosc2 memory-mapping mode.
+        dparams: Decompression parameters.
+        opened: The header read earlier (by :meth:`MLArray.open`); reused (the very
+            object is returned) while the file is still the same, else read again.
 
     Raises:
         MLArrayFileError: The file is missing, unreadable or kept changing.
@@ -164,7 +209,10 @@ def open_checked(
     """
 
     def read() -> tuple[Header, Any]:
-        header = read_file_header(path)
+        if opened is not None and _identity(path) == opened.identity:
+            header = opened.header
+        else:
+            header = read_file_header(path)
         check_frame(path, header.mapping.frame)
         return header, open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy as _copy
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from mlarray._storage import (
     CREATE_MODES,
     OPEN_MMAP_MODES,
     OPEN_MODES,
+    OpenedHeader,
     atomic_write,
     blosc2_errors,
     check_mla_path,
@@ -33,6 +35,7 @@ from mlarray._storage import (
     load_checked,
     open_checked,
     open_file_array,
+    read_header_once,
 )
 from mlarray.errors import FileFormatError, MetaTypeError, MLArrayFileError, ReadOnlyError
 from mlarray.meta import AxisLabel, Meta
@@ -141,7 +144,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
     def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
         self.meta = meta
-        self._store: Any = None
+        self._store_value: Any = None
+        self._pending: _PendingOpen | None = None
         self._layout: ArrayLayout | None = None
         self._read_only = False
         self._persistent = False
@@ -293,17 +297,64 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         path = check_mla_path(filepath, must_exist=True)
         check_mode(mode, OPEN_MODES, "mode", "opening")
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        dparams = decompression_params(dparams)
-        header, store = open_checked(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
-        image = cls._from_file(header.meta, dparams)
-        image._attach_file(path, store)
-        image.mode, image.mmap_mode = mode, mmap_mode
+        opened = read_header_once(path)
+        header = opened.header
+        image = cls._from_file(header.meta, decompression_params(dparams))
+        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
         image._checksums_current = header.mapping.integrity is not None
-        if verify and image._store is not None:
-            image._verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+        image._pending = _PendingOpen(opened, verify)
+        meta = header.meta
+        if meta._has_array.value:
+            with managed_writes():
+                if meta.spatial.shape is None:  # files written by other tools
+                    meta.spatial.shape = list(header.shape)
+                if meta.blosc2.dparams != image._dparams:  # record what reads will use
+                    meta.blosc2.dparams = image._dparams
         return image
+
+    @property
+    def _store(self) -> Any:
+        """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use."""
+        if self._pending is not None:
+            self._attach_pending()
+        return self._store_value
+
+    @_store.setter
+    def _store(self, value: Any) -> None:
+        self._pending = None
+        self._store_value = value
+
+    def _attach_pending(self) -> None:
+        """Check the frame and let blosc2 open the file that :meth:`open` read the header of.
+
+        Deferred to the first access of the data, so that opening only reads the
+        header: a dataloader touching metadata (or many files) pays nothing more.
+        """
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        assert self.filepath is not None
+        assert self.mode is not None
+        header, store = open_checked(
+            self.filepath,
+            mode=self.mode,
+            mmap_mode=self.mmap_mode,
+            dparams=self._dparams,
+            opened=pending.opened,
+        )
+        if header is not pending.opened.header:
+            # Replaced (e.g. saved over) between open and this first read: attach the
+            # file as it is now, metadata included, so data and metadata agree.
+            if self._persistent:
+                raise MLArrayFileError(
+                    f"{self.filepath}: the file was replaced since it was opened for "
+                    "writing; open it again"
+                )
+            self.meta = header.meta
+        self._attach_file(self.filepath, store)
+        if pending.verify and self._store_value is not None:
+            self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
 
     @classmethod
     def create(
@@ -628,17 +679,31 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
     @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
-        return None if self._store is None else tuple(self._store.shape)
+        if self._pending is not None:
+            return self._pending.shape
+        store = self._store_value
+        return None if store is None else tuple(store.shape)
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
         """Dtype of the underlying array, or None if no array is loaded."""
-        return None if self._store is None else np.dtype(self._store.dtype)
+        if self._pending is not None:
+            return self._pending.dtype
+        store = self._store_value
+        return None if store is None else np.dtype(store.dtype)
 
     @property
     def ndim(self) -> int | None:
         """Number of spatial and non-spatial dimensions, or None if no array is loaded."""
-        return None if self._store is None else len(self._store.shape)
+        shape = self.shape
+        return None if shape is None else len(shape)
+
+    @property
+    def spatial_ndim(self) -> int | None:
+        """Number of spatial dimensions, or None if no array is loaded."""
+        ndim = self.ndim
+        mask = self.meta.spatial.spatial_axis_mask
+        return ndim if ndim is None or mask is None else sum(mask)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         store = self._require_array("write")
@@ -670,7 +735,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
                 the same file in place would corrupt it.
         """
         state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
-        if self.filepath is not None and self._store is not None:
+        if self.filepath is not None and self.shape is not None:
             if self._persistent:
                 raise MLArrayFileError(
                     f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
@@ -709,10 +774,28 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._store, self._layout = data, state["layout"]
 
     def __repr__(self) -> str:
-        if self._store is None:
+        if self.shape is None:
             return "MLArray(no array)"
         where = f", file={str(self.filepath)!r}" if self.filepath is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
+
+
+@dataclass(frozen=True)
+class _PendingOpen:
+    """A file :meth:`MLArray.open` read the header of, attached on first data access."""
+
+    opened: OpenedHeader
+    verify: bool
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        header = self.opened.header
+        return tuple(header.shape) if header.meta._has_array.value else None
+
+    @property
+    def dtype(self) -> np.dtype[Any] | None:
+        header = self.opened.header
+        return np.dtype(header.dtype) if header.meta._has_array.value else None
 
 
 def _as_ndarray(array: Any) -> np.ndarray[Any, Any]:

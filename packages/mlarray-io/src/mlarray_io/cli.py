@@ -31,6 +31,16 @@ def _worker_count(text: str) -> int:
     return value
 
 
+def _patch_size(text: str) -> int | tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or N,N,N, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"patch sizes must be positive, got {text!r}")
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
 def register(subcommands: Any) -> None:
     """Add the ``convert`` subcommand."""
     parser = subcommands.add_parser(
@@ -67,6 +77,17 @@ def register(subcommands: Any) -> None:
     parser.add_argument(
         "--backend", choices=("nibabel", "sitk"), help="library that reads NIfTI sources"
     )
+    parser.add_argument(
+        "--patch-size",
+        type=_patch_size,
+        metavar="N[,N,N]",
+        help="lay .mla outputs out for this training patch size (default: 192)",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("fast", "compact"),
+        help="compression of .mla outputs: fast patch reads (default) or smaller files",
+    )
     parser.set_defaults(func=run)
 
 
@@ -92,7 +113,13 @@ def _report(summary: ConversionSummary, summary_path: Path) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Convert one image or a dataset; exit status 1 if any input failed."""
     dst = Path(arguments.dst)
-    load_options = {} if arguments.backend is None else {"backend": arguments.backend}
+    load_options: dict[str, Any] = {}
+    if arguments.backend is not None:
+        load_options["backend"] = arguments.backend
+    if arguments.patch_size is not None:
+        load_options["patch_size"] = arguments.patch_size
+    if arguments.preset is not None:
+        load_options["cparams"] = arguments.preset
     if _is_single_image(arguments.src, dst):
         start = time.perf_counter()
         convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)

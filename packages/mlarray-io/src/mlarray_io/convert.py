@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +37,18 @@ def _check_output(dst: Path, *, overwrite: bool) -> None:
         raise OutputExistsError(f"{dst}: already exists; overwrite=True (--overwrite) replaces it")
 
 
-def _save_atomically(image: MLArray, dst: Path) -> None:
+def _save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
     """Save ``image`` to ``dst`` so that ``dst`` appears complete or not at all.
 
-    ``.mla`` saves are atomic already. Other formats are written under their final
-    name into a hidden temporary folder next to ``dst`` (so that a header naming its
-    data file, as ``.mhd`` and ``.nhdr`` do, stays right), then moved into place
-    with ``os.replace``, data files before the file named ``dst``.
+    ``.mla`` saves are atomic already; ``layout`` (``patch_size``, ``cparams``)
+    re-lays the array out for them first. Other formats are written under their
+    final name into a hidden temporary folder next to ``dst`` (so that a header
+    naming its data file, as ``.mhd`` and ``.nhdr`` do, stays right), then moved
+    into place with ``os.replace``, data files before the file named ``dst``.
     """
     if image_suffix(dst) == ".mla":
+        if layout:
+            image.compress(**layout)
         mlarray_io.save(image, dst)
         return
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
@@ -62,6 +66,8 @@ def convert_file(
     dst: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    patch_size: int | Sequence[int] | str | None = "default",
+    cparams: dict[str, Any] | str | None = None,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -74,6 +80,10 @@ def convert_file(
         src: The image to read.
         dst: The file to write; its folder must exist.
         overwrite: Replace ``dst`` if it exists.
+        patch_size: For ``.mla`` outputs, the patch size to lay the file out for
+            (as in :class:`mlarray.MLArray`; ``"default"`` is 192 per spatial axis).
+        cparams: For ``.mla`` outputs, a compression preset (``"fast"``,
+            ``"compact"``) or Blosc2 parameters; None keeps the default.
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
             ``reorient``, ``is_seg``, ...).
 
@@ -94,7 +104,10 @@ def convert_file(
         raise SourceNotFoundError(f"{source}: no such file or folder")
     _check_output(target, overwrite=overwrite)
     try:
-        _save_atomically(mlarray_io.load(source, **load_options), target)
+        layout: dict[str, Any] = {}
+        if patch_size != "default" or cparams is not None:
+            layout = {"patch_size": patch_size, "cparams": cparams}
+        _save_atomically(mlarray_io.load(source, **load_options), target, layout)
     except MLArrayError:
         raise
     except Exception as exc:

@@ -230,7 +230,9 @@ def convert_dataset(
             ``"tcp://10.0.0.1:8786"``; needs the ``dask`` extra.
         overwrite: Convert again inputs whose output exists.
         progress: Show a progress bar (tqdm, on stderr).
-        **load_options: Passed to :func:`mlarray_io.load` for every input.
+        **load_options: Passed to :func:`~mlarray_io.convert.convert_file` for every
+            input: ``patch_size`` and ``cparams`` lay ``.mla`` outputs out, the rest
+            goes to :func:`mlarray_io.load` (``backend``, ``is_seg``, ...).
 
     Returns:
         What was converted, skipped and failed, with reasons and timings.
