@@ -79,12 +79,15 @@ class Adapter(ABC):
 
 
 class MLArrayAdapter(Adapter):
-    """The public ``mlarray`` API; the same code serves ours and the 0.0.54 package."""
+    """The public ``mlarray`` API; the same code serves ours and the 0.0.54 package.
+
+    Option ``cparams`` (e.g. the ``"compact"`` preset) is passed to ``MLArray``.
+    """
 
     def write(self, path: str, array: np.ndarray) -> None:
         from mlarray import MLArray
 
-        MLArray(array).save(path)
+        MLArray(array, **self.options).save(path)
 
     def open(self, path: str) -> Any:
         from mlarray import MLArray

@@ -95,6 +95,7 @@ FORMATS: tuple[FormatSpec, ...] = (
     FormatSpec(OURS, "mlarray", "ours", ".mla"),
     FormatSpec(LEGACY, "mlarray", "legacy", ".mla"),
     FormatSpec("ours-reads-0.0.54", "mlarray", "ours", ".mla", reads_file_of=LEGACY),
+    FormatSpec("ours-compact", "mlarray", "ours", ".mla", {"cparams": "compact"}),
     FormatSpec("blosc2", "blosc2", "bench", ".b2nd"),
     FormatSpec("blosc2-tuned", "blosc2", "bench", ".b2nd", tuned=True),
     FormatSpec("zarr", "zarr", "bench", ".zarr"),

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from mlarray_meta.codec import encode_envelope, encode_legacy
-from mlarray_meta.errors import FileFormatError, UnsafeMetadataError, UnsupportedVersionError
+from mlarray_meta.errors import (
+    CodecRequiredError,
+    FileFormatError,
+    UnsafeMetadataError,
+    UnsupportedVersionError,
+)
 from mlarray_meta.frame import parse_frame
 from mlarray_meta.header import HeaderMapping, read_header_mapping
 from tests.meta._frames import (
@@ -96,9 +101,13 @@ def test_no_metadata_entry_gives_an_empty_mapping() -> None:
     assert (header.origin, header.meta, header.format_version) == (None, {}, None)
 
 
-def test_envelope_in_raw_stream_chunk_is_read() -> None:
+def test_envelope_stored_as_streams_needs_a_decompressor() -> None:
     payload = packb(encode_envelope({"spatial": {"spacing": [1.0, 2.0]}}))
-    header = header_of({"mla": raw_chunk(payload, typesize=8, blocksize=64, shuffle=True)})
+    entries = {"mla": raw_chunk(payload, typesize=8, blocksize=64, shuffle=True)}
+    with pytest.raises(CodecRequiredError, match="needs python-blosc2"):
+        header_of(entries)
+    frame = parse_frame(with_vlmeta(OURS, entries), source="streams.mla")
+    header = HeaderMapping.from_frame(frame, decompress=lambda chunk: payload)
     assert header.meta == {"spatial": {"spacing": [1.0, 2.0]}}
 
 

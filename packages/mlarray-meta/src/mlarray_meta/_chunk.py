@@ -4,12 +4,12 @@ python-blosc2 stores every vlmeta value as a small Blosc2 chunk. Without a codec
 library we can decode the chunks that need none:
 
 * *memcpyed* chunks (flag bit 1): the payload follows the 32-byte header verbatim;
-* *special* chunks whose whole content is a run of zeros or of one repeated value;
-* compressed chunks in which every stream is stored raw (its size equals its
-  uncompressed size) or is an all-zero stream (size 0), optionally byte-shuffled.
+* *special* chunks whose whole content is a run of zeros or of one repeated value.
 
-Anything that needs an actual codec (BloscLZ, LZ4, Zlib, ZSTD, ...) or an
-unsupported filter raises :class:`~mlarray_meta.errors.FileFormatError` saying so.
+Every other chunk is stored as compressed blocks (BloscLZ, LZ4, Zlib, ZSTD, ...)
+and raises :class:`~mlarray_meta.errors.CodecRequiredError` saying which codec;
+``mlarray`` decodes those with blosc2. mlarray writes its metadata memcpyed, and
+so does python-blosc2 for ``mlarray`` 0.0.54's incompressible entries.
 The layout is c-blosc2's ``README_CHUNK_FORMAT.rst``; ``docs/format.md`` has the
 subset used here.
 """
@@ -29,17 +29,10 @@ HEADER_SIZE: Final = 32
 _FLAG_SHUFFLE: Final = 0x01
 _FLAG_MEMCPYED: Final = 0x02
 _FLAG_BITSHUFFLE: Final = 0x04
-_FLAG_DONT_SPLIT: Final = 0x10
 _EXTENDED: Final = _FLAG_SHUFFLE | _FLAG_BITSHUFFLE  # both bits set marks the extended header
-_BLOSC2_USEDICT: Final = 0x01
 _BLOSC2_LAZY: Final = 0x08
-_FLAGS2_VL_BLOCKS: Final = 0x01
 _MAX_CHUNK_VERSION: Final = 6  # BLOSC2_VERSION_FORMAT_VL_BLOCKS
 
-_FILTER_NONE: Final = 0
-_FILTER_SHUFFLE: Final = 1
-_FILTER_TRUNC_PREC: Final = 4  # lossy on compression, nothing to undo on decompression
-_FILTER_NAMES: Final = {1: "repeated shuffle", 2: "bitshuffle", 3: "delta"}
 
 _SPECIAL_ZERO: Final = 1
 _SPECIAL_NAN: Final = 2
@@ -87,7 +80,7 @@ def decode_chunk(chunk: bytes, *, source: str, max_nbytes: int) -> bytes:
     if len(chunk) < HEADER_SIZE:
         raise _fail(source, f"chunk header: expected {HEADER_SIZE} bytes, found {len(chunk)}")
     version, flags, typesize = chunk[0], chunk[2], chunk[3]
-    nbytes, blocksize, cbytes = struct.unpack_from("<iii", chunk, 4)
+    nbytes, _, cbytes = struct.unpack_from("<iii", chunk, 4)
     if not 1 <= version <= _MAX_CHUNK_VERSION:
         raise _fail(
             source, f"chunk format version: expected 1..{_MAX_CHUNK_VERSION}, found {version}"
@@ -120,15 +113,10 @@ def decode_chunk(chunk: bytes, *, source: str, max_nbytes: int) -> bytes:
         return chunk[HEADER_SIZE:]
     if nbytes == 0:
         return b""
-    if blocksize <= 0:
-        raise _fail(source, f"chunk blocksize: expected > 0, found {blocksize}")
-    if chunk[30] & _FLAGS2_VL_BLOCKS:
-        raise _needs_blosc2(source, "the chunk uses variable-length blocks")
-    if blosc2_flags & _BLOSC2_USEDICT:
-        raise _needs_blosc2(
-            source, f"the chunk is compressed with {_codec_name(chunk)} and a dictionary"
-        )
-    return _streams(chunk, nbytes, blocksize, typesize, source)
+    # Chunks stored as blocks of streams are left to blosc2: their layout has grown
+    # variants (split modes, leftover bytes, run-length streams) that a second
+    # decoder would have to follow exactly, and a near miss decodes wrong bytes.
+    raise _needs_blosc2(source, f"the chunk is compressed with {_codec_name(chunk)}")
 
 
 def check_chunk_header(
@@ -196,77 +184,3 @@ def _special(chunk: bytes, special: int, nbytes: int, typesize: int, source: str
         kind = "NaN" if special == _SPECIAL_NAN else "uninitialized"
         raise _fail(source, f"special chunk: a run of {kind} values cannot hold metadata")
     raise _fail(source, f"special chunk kind: expected 1..4, found {special}")
-
-
-def _streams(chunk: bytes, nbytes: int, blocksize: int, typesize: int, source: str) -> bytes:
-    """Reassemble a chunk whose streams are all raw or all-zero, then undo byte shuffles."""
-    flags = chunk[2]
-    shuffles = _shuffle_count(chunk, source)
-    nblocks = -(-nbytes // blocksize)
-    bstarts_end = HEADER_SIZE + 4 * nblocks
-    if bstarts_end > len(chunk):
-        raise _fail(
-            source, f"chunk block offsets: {nblocks} blocks do not fit in {len(chunk)} bytes"
-        )
-    bstarts = struct.unpack_from(f"<{nblocks}i", chunk, HEADER_SIZE)
-    out = bytearray()
-    for index, start in enumerate(bstarts):
-        bsize = min(blocksize, nbytes - index * blocksize)
-        leftover = bsize < blocksize
-        nstreams = 1 if flags & _FLAG_DONT_SPLIT or leftover else typesize
-        if bsize % nstreams:
-            raise _fail(
-                source, f"chunk block {index}: {bsize} bytes do not split into {nstreams} streams"
-            )
-        if not bstarts_end <= start < len(chunk):
-            raise _fail(source, f"chunk block {index}: offset {start} is outside the chunk")
-        block = bytearray()
-        pos = start
-        for _ in range(nstreams):
-            stream, pos = _stream(chunk, pos, bsize // nstreams, index, source)
-            block += stream
-        for _ in range(shuffles):
-            block = _unshuffle(block, typesize)
-        out += block
-    return bytes(out)
-
-
-def _stream(chunk: bytes, pos: int, size: int, index: int, source: str) -> tuple[bytes, int]:
-    if pos + 4 > len(chunk):
-        raise _fail(source, f"chunk block {index}: stream size field is past the end of the chunk")
-    (csize,) = struct.unpack_from("<i", chunk, pos)
-    pos += 4
-    if csize == 0:
-        return bytes(size), pos
-    if csize == size:
-        if pos + size > len(chunk):
-            raise _fail(source, f"chunk block {index}: raw stream of {size} bytes is truncated")
-        return chunk[pos : pos + size], pos + size
-    if csize < 0:
-        raise _needs_blosc2(source, f"block {index} holds a run-length encoded stream")
-    raise _needs_blosc2(source, f"the chunk is compressed with {_codec_name(chunk)}")
-
-
-def _shuffle_count(chunk: bytes, source: str) -> int:
-    """Number of byte-unshuffle passes the filter pipeline asks for."""
-    passes = 0
-    for code, meta in zip(chunk[16:22], chunk[24:30], strict=True):
-        if code in (_FILTER_NONE, _FILTER_TRUNC_PREC):
-            continue
-        if code == _FILTER_SHUFFLE and meta == 0:
-            passes += 1
-            continue
-        name = _FILTER_NAMES.get(code, f"filter {code}")
-        raise _needs_blosc2(source, f"the chunk uses the {name} filter")
-    return passes
-
-
-def _unshuffle(block: bytearray, typesize: int) -> bytearray:
-    """Undo Blosc's byte shuffle on one block (a trailing partial element is left as is)."""
-    count = len(block) // typesize
-    if typesize == 1 or count == 0:
-        return block
-    out = bytearray(block)
-    for byte in range(typesize):
-        out[byte : count * typesize : typesize] = block[byte * count : (byte + 1) * count]
-    return out
