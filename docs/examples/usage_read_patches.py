@@ -5,9 +5,8 @@ import numpy as np
 from mlarray import MLArray
 
 volume = np.random.default_rng(0).normal(size=(2, 64, 96, 96)).astype(np.float32)
-MLArray(
-    volume, axis_labels=["channel", "spatial_z", "spatial_y", "spatial_x"], patch_size=32
-).save("two-channels.mla")
+labels = ["channel", "spatial_z", "spatial_y", "spatial_x"]
+MLArray(volume, axis_labels=labels, patch_size=32).save("two-channels.mla")
 
 image = MLArray.open("two-channels.mla", mmap_mode="r")
 starts = [(0, 0, 0), (10, 20, 30), (32, 64, 64)]  # one index per spatial axis
