@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLARRAY_DEFAULT_PATCH_SIZE, MLArray, comp_blosc2_params
+from mlarray._params import L1_BLOCK_BUDGET as FAST
 from mlarray.errors import LayoutError, MLArrayError
 
 
@@ -25,7 +26,9 @@ def test_default_patch_is_192_per_spatial_axis_clipped(
 ) -> None:
     image = MLArray(np.zeros(shape, dtype=dtype))
     patch = [min(MLARRAY_DEFAULT_PATCH_SIZE, side) for side in shape]
-    chunk, block = comp_blosc2_params(shape, patch, bytes_per_pixel=np.dtype(dtype).itemsize)
+    chunk, block = comp_blosc2_params(
+        shape, patch, bytes_per_pixel=np.dtype(dtype).itemsize, l1_cache_size_per_core_in_bytes=FAST
+    )
     assert image.meta.blosc2.patch_size == patch
     assert image.meta.blosc2.chunk_size == chunk
     assert image.meta.blosc2.block_size == block
@@ -41,12 +44,12 @@ def test_isotropic_and_anisotropic_patch_sizes() -> None:
     iso = MLArray(np.zeros(shape, np.float32), patch_size=48)
     assert iso.meta.blosc2.patch_size == [48, 48, 48]
     assert [iso.meta.blosc2.chunk_size, iso.meta.blosc2.block_size] == list(
-        comp_blosc2_params(shape, (48, 48, 48))
+        comp_blosc2_params(shape, (48, 48, 48), l1_cache_size_per_core_in_bytes=FAST)
     )
     aniso = MLArray(np.zeros(shape, np.float32), patch_size=(16, 64, 128))
     assert aniso.meta.blosc2.patch_size == [16, 64, 128]
     assert [aniso.meta.blosc2.chunk_size, aniso.meta.blosc2.block_size] == list(
-        comp_blosc2_params(shape, (16, 64, 128))
+        comp_blosc2_params(shape, (16, 64, 128), l1_cache_size_per_core_in_bytes=FAST)
     )
     clipped = MLArray(np.zeros(shape, np.float32), patch_size=512)
     assert clipped.meta.blosc2.patch_size == [64, 128, 128]
@@ -65,7 +68,11 @@ def test_channel_axis_in_the_middle_follows_the_labels() -> None:
     labels = ["spatial_x", "spatial_y", "channel", "spatial_z"]
     image = MLArray(np.zeros((32, 32, 3, 32), np.float32), axis_labels=labels)
     chunk, block = comp_blosc2_params(
-        (32, 32, 3, 32), (32, 32, 32), [True, True, False, True], bytes_per_pixel=4
+        (32, 32, 3, 32),
+        (32, 32, 32),
+        [True, True, False, True],
+        bytes_per_pixel=4,
+        l1_cache_size_per_core_in_bytes=FAST,
     )
     assert image.meta.blosc2.chunk_size == chunk
     assert image.meta.blosc2.block_size == block

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from mlarray import Meta, MLArray, comp_blosc2_params
+from mlarray._params import L1_BLOCK_BUDGET as FAST
 
 SAMPLE_SHAPE = (128, 256, 256)
 
@@ -182,7 +183,9 @@ def test_default_patch_size(sample: np.ndarray) -> None:
     assert kept.to_plain() == MLArray.load("sample.mla").meta.blosc2.to_plain()
     relayout = MLArray.load("default-patch-relayout.mla")
     assert relayout.meta.blosc2.patch_size == [128, 192, 192]
-    chunk, block = comp_blosc2_params(SAMPLE_SHAPE, (128, 192, 192), bytes_per_pixel=8)
+    chunk, block = comp_blosc2_params(
+        SAMPLE_SHAPE, (128, 192, 192), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
+    )
     assert _layout("default-patch-relayout.mla") == (tuple(chunk), tuple(block))
     np.testing.assert_array_equal(relayout.to_numpy(), sample)
 
@@ -194,7 +197,9 @@ def test_custom_isotropic_patch_size(sample: np.ndarray) -> None:
 
     saved = MLArray.load("patch-512.mla")
     assert saved.meta.blosc2.patch_size == [128, 256, 256], "clipped to the image"
-    chunk, block = comp_blosc2_params(SAMPLE_SHAPE, (128, 256, 256), bytes_per_pixel=8)
+    chunk, block = comp_blosc2_params(
+        SAMPLE_SHAPE, (128, 256, 256), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
+    )
     assert _layout("patch-512.mla") == (tuple(chunk), tuple(block))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 
@@ -206,7 +211,9 @@ def test_custom_non_isotropic_patch_size(sample: np.ndarray) -> None:
 
     saved = MLArray.load("patch-non-iso.mla")
     assert saved.meta.blosc2.patch_size == [128, 192, 256]
-    chunk, block = comp_blosc2_params(SAMPLE_SHAPE, (128, 192, 256), bytes_per_pixel=8)
+    chunk, block = comp_blosc2_params(
+        SAMPLE_SHAPE, (128, 192, 256), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
+    )
     assert _layout("patch-non-iso.mla") == (tuple(chunk), tuple(block))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 
