@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy as _copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import numpy as np
 from mlarray import _geometry_access as geo
 from mlarray import chunking
 from mlarray._access import ArrayAccess
+from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
@@ -47,23 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["MLArray"]
 
 PathLike = str | os.PathLike[str]
-
-
-def coerce_meta(meta: Meta | dict[str, Any] | None) -> Meta:
-    """Return a private Meta from None, a Meta (deep-copied) or a dict (``meta.source``).
-
-    Raises:
-        MetaValidationError: If ``meta`` is of another type (the API promises ValueError).
-    """
-    from mlarray.errors import MetaValidationError
-
-    if meta is None:
-        return Meta()
-    if isinstance(meta, Meta):
-        return _copy.deepcopy(meta)
-    if isinstance(meta, dict):
-        return Meta.from_mapping({"source": meta})
-    raise MetaValidationError(f"meta: expected None, a dict or a Meta, got {type(meta).__name__}")
 
 
 class MLArray(Constructors, GeometryProperties, ArrayAccess):
@@ -133,7 +116,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
         if array is not None:
             self._set_array(
-                _as_ndarray(array),
+                as_ndarray(array),
                 patch_size=patch_size,
                 chunk_size=chunk_size,
                 block_size=block_size,
@@ -721,7 +704,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
             self._flush_metadata(integrity=None)
             self._checksums_current = False
         self._verifier = None  # the chunks written no longer match the record
-        store[key] = _broadcast_to_selection(store, key, value)
+        store[key] = broadcast_to_selection(store, key, value)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle support, for dataloader workers started with ``spawn``.
@@ -796,38 +779,6 @@ class _PendingOpen:
     def dtype(self) -> np.dtype[Any] | None:
         header = self.opened.header
         return np.dtype(header.dtype) if header.meta._has_array.value else None
-
-
-def _as_ndarray(array: Any) -> np.ndarray[Any, Any]:
-    """Return ``array`` as a NumPy array with at least one axis."""
-    if isinstance(array, (str, bytes, dict)):
-        raise MetaTypeError(f"array: expected a NumPy array or a path, got {type(array).__name__}")
-    if isinstance(array, blosc2.NDArray):
-        array = array[...]
-    result = np.asarray(array)
-    if result.ndim == 0:
-        raise MetaTypeError("array: expected at least one axis, got a 0-d value")
-    if result.dtype == object:
-        raise MetaTypeError("array: object arrays cannot be stored; use a numeric dtype")
-    return result
-
-
-def _broadcast_to_selection(store: Any, key: Any, value: Any) -> Any:
-    """Broadcast ``value`` to the shape of ``store[key]``, as NumPy assignment does.
-
-    Blosc2 arrays accept only a scalar or a value holding exactly the selected
-    number of elements; NumPy broadcasts any compatible value (a row to a plane).
-
-    Raises:
-        ValueError: If ``value`` cannot be broadcast to the selection.
-    """
-    if isinstance(store, np.ndarray) or np.isscalar(value):
-        return value
-    array = np.asarray(value)
-    selected = np.broadcast_to(np.empty((), dtype=np.bool_), store.shape)[key].shape
-    if array.shape == selected:
-        return array
-    return np.ascontiguousarray(np.broadcast_to(array, selected))
 
 
 def _same_file(a: Path, b: Path) -> bool:
