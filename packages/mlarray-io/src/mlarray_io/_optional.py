@@ -1,4 +1,4 @@
-"""Import the heavy optional libraries (nibabel, SimpleITK) only when they are used."""
+"""Import the heavy or optional libraries (nibabel, SimpleITK, dask) only when used."""
 
 from __future__ import annotations
 
@@ -24,6 +24,6 @@ def require(module: str, package: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{module} is needed for this format but is not installed; "
+            f"{module} is needed here but is not installed; "
             f"run `python -m pip install {package}`"
         ) from exc
