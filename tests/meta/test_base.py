@@ -25,6 +25,7 @@ from mlarray_meta.errors import (
     MetaValidationError,
     MLArrayError,
     ReadOnlyFieldError,
+    UnknownAttributeError,
     UnknownFieldError,
 )
 
@@ -590,3 +591,15 @@ def test_frozen_containers_stay_frozen_through_copies_and_pickle() -> None:
 def test_read_only_error_is_an_attribute_error() -> None:
     assert issubclass(ReadOnlyFieldError, AttributeError)
     assert issubclass(ReadOnlyFieldError, MLArrayError)
+
+
+def test_a_misspelled_field_is_an_error_not_a_new_attribute() -> None:
+    meta = Meta()
+    with pytest.raises(AttributeError, match=r"meta\.spatial\.spacng: no such field.*'spacing'"):
+        meta.spatial.spacng = [1.0, 2.0, 3.0]  # type: ignore[attr-defined]
+    with pytest.raises(UnknownAttributeError, match=r"meta\.is_sg: no such field"):
+        meta.is_sg = True  # type: ignore[attr-defined]
+    assert not hasattr(meta.spatial, "spacng")
+    meta.spatial.spacing = [1.0, 2.0, 3.0]  # real fields and properties still work
+    meta.is_seg.value = True
+    assert meta.to_plain() == {"spatial": {"spacing": [1.0, 2.0, 3.0]}, "is_seg": True}

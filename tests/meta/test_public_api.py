@@ -66,6 +66,7 @@ ERRORS_ALL = [
     "MetaValidationError",
     "ReadOnlyError",
     "ReadOnlyFieldError",
+    "UnknownAttributeError",
     "UnknownFieldError",
     "UnsafeMetadataError",
     "UnsupportedVersionError",

@@ -24,6 +24,5 @@ def require(module: str, package: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{module} is needed here but is not installed; "
-            f"run `python -m pip install {package}`"
+            f"{module} is needed here but is not installed; run `python -m pip install {package}`"
         ) from exc

@@ -16,7 +16,12 @@ from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar, NoReturn, TypeVar
 
-from mlarray_meta.errors import MetaTypeError, ReadOnlyFieldError, UnknownFieldError
+from mlarray_meta.errors import (
+    MetaTypeError,
+    ReadOnlyFieldError,
+    UnknownAttributeError,
+    UnknownFieldError,
+)
 
 __all__ = [
     "BaseMeta",
@@ -166,10 +171,17 @@ class BaseMeta:
         self.__dict__[name] = value
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if self.__dict__.get("_ready") and name in self._field_names():
-            self._assign({name: value})
-        else:
+        if not self.__dict__.get("_ready"):
             object.__setattr__(self, name, value)
+        elif name in self._field_names():
+            self._assign({name: value})
+        elif name.startswith("_") or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+        else:  # a typo such as meta.spatial.spacng would otherwise be lost silently
+            raise UnknownAttributeError(
+                f"{self._section}.{name}: no such field; expected one of "
+                f"{[field for field in self._field_names() if not field.startswith('_')]}"
+            )
 
     def assign(self, **values: Any) -> None:
         """Set several fields at once, validating once; on failure nothing changes.

@@ -18,6 +18,7 @@ __all__ = [
     "MetaValidationError",
     "ReadOnlyError",
     "ReadOnlyFieldError",
+    "UnknownAttributeError",
     "UnknownFieldError",
     "UnsafeMetadataError",
     "UnsupportedVersionError",
@@ -42,6 +43,10 @@ class UnknownFieldError(MLArrayError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its argument; a sentence reads better unquoted.
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownAttributeError(MLArrayError, AttributeError):
+    """An attribute that is not a field was assigned on a metadata section (a typo)."""
 
 
 class MLArrayFileError(MLArrayError, RuntimeError):
