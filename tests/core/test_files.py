@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import blosc2
@@ -416,18 +417,27 @@ PATH_ERRORS = [
 ]
 
 
+def _path_actions(path: Path, *, writes: bool = True) -> list[Callable[[], object]]:
+    """Every public way to read (and, with ``writes``, to write) a file at ``path``."""
+    reads: list[Callable[[], object]] = [
+        lambda: MLArray.open(path),
+        lambda: MLArray.load(path),
+        lambda: MLArray(path),
+    ]
+    if not writes:
+        return reads
+    return [
+        *reads,
+        lambda: MLArray(_volume((2, 2))).save(path),
+        lambda: MLArray.create(path, (2, 2), np.uint8),
+    ]
+
+
 @pytest.mark.parametrize(("name", "message"), PATH_ERRORS)
 def test_wrong_extension_everywhere(tmp_path: Path, name: str, message: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"")
-    actions = [
-        lambda: MLArray.open(path),
-        lambda: MLArray.load(path),
-        lambda: MLArray(path),
-        lambda: MLArray(_volume((2, 2))).save(path),
-        lambda: MLArray.create(path, (2, 2), np.uint8),
-    ]
-    for action in actions:
+    for action in _path_actions(path):
         with pytest.raises(RuntimeError) as info:
             action()
         assert isinstance(info.value, MLArrayFileError)
@@ -437,7 +447,7 @@ def test_wrong_extension_everywhere(tmp_path: Path, name: str, message: str) -> 
 
 def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.mla"
-    for action in (lambda: MLArray.open(path), lambda: MLArray.load(path), lambda: MLArray(path)):
+    for action in _path_actions(path, writes=False):
         with pytest.raises(RuntimeError, match="no such file") as info:
             action()
         assert str(path) in str(info.value)
@@ -447,14 +457,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     path = tmp_path / "folder.mla"
     path.mkdir()
-    actions = [
-        lambda: MLArray.open(path),
-        lambda: MLArray.load(path),
-        lambda: MLArray(path),
-        lambda: MLArray(_volume((2, 2))).save(path),
-        lambda: MLArray.create(path, (2, 2), np.uint8),
-    ]
-    for action in actions:
+    for action in _path_actions(path):
         with pytest.raises(RuntimeError, match="directory") as info:
             action()
         assert str(path) in str(info.value)

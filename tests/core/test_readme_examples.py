@@ -43,6 +43,14 @@ def _layout(path: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(stored.chunks), tuple(stored.blocks)
 
 
+def _assert_patch_layout(path: str, patch: tuple[int, int, int]) -> None:
+    """The file has the default preset's layout for ``patch`` (float64 sample)."""
+    chunk, block = comp_blosc2_params(
+        SAMPLE_SHAPE, patch, bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
+    )
+    assert _layout(path) == (tuple(chunk), tuple(block))
+
+
 def test_default_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
@@ -183,10 +191,7 @@ def test_default_patch_size(sample: np.ndarray) -> None:
     assert kept.to_plain() == MLArray.load("sample.mla").meta.blosc2.to_plain()
     relayout = MLArray.load("default-patch-relayout.mla")
     assert relayout.meta.blosc2.patch_size == [128, 192, 192]
-    chunk, block = comp_blosc2_params(
-        SAMPLE_SHAPE, (128, 192, 192), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
-    )
-    assert _layout("default-patch-relayout.mla") == (tuple(chunk), tuple(block))
+    _assert_patch_layout("default-patch-relayout.mla", (128, 192, 192))
     np.testing.assert_array_equal(relayout.to_numpy(), sample)
 
 
@@ -197,10 +202,7 @@ def test_custom_isotropic_patch_size(sample: np.ndarray) -> None:
 
     saved = MLArray.load("patch-512.mla")
     assert saved.meta.blosc2.patch_size == [128, 256, 256], "clipped to the image"
-    chunk, block = comp_blosc2_params(
-        SAMPLE_SHAPE, (128, 256, 256), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
-    )
-    assert _layout("patch-512.mla") == (tuple(chunk), tuple(block))
+    _assert_patch_layout("patch-512.mla", (128, 256, 256))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 
 
@@ -211,10 +213,7 @@ def test_custom_non_isotropic_patch_size(sample: np.ndarray) -> None:
 
     saved = MLArray.load("patch-non-iso.mla")
     assert saved.meta.blosc2.patch_size == [128, 192, 256]
-    chunk, block = comp_blosc2_params(
-        SAMPLE_SHAPE, (128, 192, 256), bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
-    )
-    assert _layout("patch-non-iso.mla") == (tuple(chunk), tuple(block))
+    _assert_patch_layout("patch-non-iso.mla", (128, 192, 256))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 
 

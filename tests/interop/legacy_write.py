@@ -45,20 +45,23 @@ def spatial() -> tuple[MLArray, np.ndarray]:
     return image, array
 
 
+RICH_META = {
+    "source": {"SeriesDescription": "T1 ✓", "nested": {"a": [1, 2.5, None, True]}},
+    "extra": {"pipeline": "nnunet", "fold": 3},
+    "stats": {"min": -3.5, "max": 1000.0, "mean": 12.25, "percentile_max_key": 0.995},
+    "bbox": {
+        "bboxes": [[[1, 5], [2, 9], [3, 7]], [[0, 2], [4, 8], [10, 20]]],
+        "scores": [0.91, 0.4],
+        "labels": ["lesion", 2],
+    },
+    "is_seg": True,
+}
+"""Every section filled: both directions of the interop tests write it."""
+
+
 def rich() -> tuple[MLArray, np.ndarray]:
     array = values((16, 20, 24), "int16")
-    meta = Meta(
-        source={"SeriesDescription": "T1 ✓", "nested": {"a": [1, 2.5, None, True]}},
-        extra={"pipeline": "nnunet", "fold": 3},
-        stats={"min": -3.5, "max": 1000.0, "mean": 12.25, "percentile_max_key": 0.995},
-        bbox={
-            "bboxes": [[[1, 5], [2, 9], [3, 7]], [[0, 2], [4, 8], [10, 20]]],
-            "scores": [0.91, 0.4],
-            "labels": ["lesion", 2],
-        },
-        is_seg=True,
-    )
-    image = MLArray(array, spacing=(1.0, 1.0, 3.0), meta=meta)
+    image = MLArray(array, spacing=(1.0, 1.0, 3.0), meta=Meta(**RICH_META))
     image.meta.spatial.coord_system = "LPS"
     return image, array
 

@@ -19,6 +19,7 @@ from mlarray import Meta, MLArray, config
 from mlarray._verify import verify_file
 from mlarray_meta.header import read_header_mapping
 from tests.interop.conftest import RunLegacy
+from tests.interop.legacy_write import RICH_META
 
 
 def _values(shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -38,17 +39,7 @@ def spatial(path: Path) -> MLArray:
 
 
 def rich(path: Path) -> MLArray:
-    meta = Meta(
-        source={"SeriesDescription": "T1 ✓", "nested": {"a": [1, 2.5, None, True]}},
-        extra={"pipeline": "nnunet", "fold": 3},
-        stats={"min": -3.5, "max": 1000.0, "mean": 12.25, "percentile_max_key": 0.995},
-        bbox={
-            "bboxes": [[[1, 5], [2, 9], [3, 7]], [[0, 2], [4, 8], [10, 20]]],
-            "scores": [0.91, 0.4],
-            "labels": ["lesion", 2],
-        },
-        is_seg=True,
-    )
+    meta = Meta(**RICH_META)
     image = MLArray(_values((16, 20, 24), "int16"), spacing=(1.0, 1.0, 3.0), meta=meta)
     image.meta.spatial.coord_system = "LPS"
     image.save(path)

@@ -8,13 +8,13 @@ affine has no shear) and vice versa.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from mlarray import geometry
 from mlarray.errors import MetaValidationError
+from mlarray_meta.spatial import VECTOR_GEOMETRY
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -28,10 +28,7 @@ __all__ = [
     "decomposed",
     "set_affine",
     "spatial_list_property",
-    "without_conflicts",
 ]
-
-SEPARATE = ("spacing", "origin", "direction")
 
 
 def _plain(value: Any) -> Any:
@@ -75,20 +72,6 @@ def apply_explicit(
         spatial.assign(**updates)
 
 
-def without_conflicts(source: Meta, spatial: MetaSpatial) -> Meta:
-    """Return a copy of ``source`` whose geometry cannot clash with ``spatial``'s.
-
-    Used for ``copy=``: if the target already has an affine, the source's
-    spacing/origin/direction are not copied, and the other way round.
-    """
-    result = copy.deepcopy(source)
-    if spatial.affine is not None:
-        result.spatial.assign(spacing=None, origin=None, direction=None)
-    elif any(getattr(spatial, name) is not None for name in SEPARATE):
-        result.spatial.assign(affine=None)
-    return result
-
-
 def _set_separate(spatial: MetaSpatial, name: str, value: Any) -> None:
     """Set spacing, origin or direction, converting a stored affine first."""
     updates: dict[str, Any] = {name: _plain(value)}
@@ -99,7 +82,7 @@ def _set_separate(spatial: MetaSpatial, name: str, value: Any) -> None:
                 f"{name}: the stored affine has shear and cannot be expressed as "
                 f"spacing/origin/direction; set image.affine instead"
             )
-        for part, part_value in zip(SEPARATE, parts, strict=True):
+        for part, part_value in zip(VECTOR_GEOMETRY, parts, strict=True):
             updates.setdefault(part, part_value.tolist())
         updates["affine"] = None
     spatial.assign(**updates)
@@ -121,7 +104,7 @@ def affine_of(spatial: MetaSpatial, spatial_ndim: int | None) -> np.ndarray[Any,
     """The stored affine, or one composed from spacing/origin/direction."""
     if spatial.affine is not None:
         return np.asarray(spatial.affine, dtype=np.float64)
-    if spatial_ndim is None and all(getattr(spatial, name) is None for name in SEPARATE):
+    if spatial_ndim is None and all(getattr(spatial, name) is None for name in VECTOR_GEOMETRY):
         return None
     return geometry.compose_affine(
         spatial.spacing, spatial.origin, spatial.direction, ndim=spatial_ndim

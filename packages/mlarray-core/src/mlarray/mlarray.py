@@ -183,7 +183,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         if copy is not None:
             if not isinstance(copy, MLArray):
                 raise MetaTypeError(f"copy: expected an MLArray, got {type(copy).__name__}")
-            self.meta.copy_from(geo.without_conflicts(copy.meta, self.meta.spatial))
+            # Explicit arguments win; MetaSpatial.copy_from keeps their geometry form.
+            self.meta.copy_from(copy.meta)
 
     def _set_array(
         self,

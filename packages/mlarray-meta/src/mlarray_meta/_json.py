@@ -16,8 +16,6 @@ from mlarray_meta.errors import MetaTypeError, MetaValidationError
 
 __all__ = ["is_json_safe", "plain_number", "to_json_safe", "unwrap"]
 
-JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
-
 _MAX_DEPTH = 60
 """Deepest nesting accepted in free-form metadata: the file envelope allows 64
 levels and wraps ``meta.source``/``meta.extra`` in four, so a value accepted here

@@ -109,7 +109,7 @@ class FrameInfo:
         Args:
             name: The entry.
             decompress: Decodes a chunk the standard library cannot (one compressed
-                with a real codec, as python-blosc2 writes when it copies a frame);
+                with a real codec, as python-blosc2's vlmeta setter writes);
                 core passes blosc2's decompressor. Without it such an entry raises.
 
         Raises:

@@ -145,8 +145,9 @@ def read_header_mapping(
 
     Args:
         path: The ``.mla`` file.
-        decompress: Decodes metadata entries compressed with a real codec (files whose
-            frame python-blosc2 copied); ``mlarray`` passes blosc2's decompressor.
+        decompress: Decodes metadata entries compressed with a real codec (entries
+            set through python-blosc2's own vlmeta setter); ``mlarray`` passes
+            blosc2's decompressor.
             Without it such files raise :class:`~mlarray_meta.errors.CodecRequiredError`.
 
     Returns:
@@ -203,8 +204,9 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
 
     Args:
         path: The ``.mla`` file.
-        decompress: Decodes metadata entries compressed with a real codec (files whose
-            frame python-blosc2 copied); ``mlarray`` passes blosc2's decompressor.
+        decompress: Decodes metadata entries compressed with a real codec (entries
+            set through python-blosc2's own vlmeta setter); ``mlarray`` passes
+            blosc2's decompressor.
             Without it such files raise :class:`~mlarray_meta.errors.CodecRequiredError`.
 
     Returns:

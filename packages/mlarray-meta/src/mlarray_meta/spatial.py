@@ -16,7 +16,14 @@ from mlarray_meta._checks import (
 )
 from mlarray_meta.errors import MetaValidationError
 
-__all__ = ["AxisLabel", "AxisLabelEnum", "CoordSystem", "CoordSystemEnum", "MetaSpatial"]
+__all__ = [
+    "VECTOR_GEOMETRY",
+    "AxisLabel",
+    "AxisLabelEnum",
+    "CoordSystem",
+    "CoordSystemEnum",
+    "MetaSpatial",
+]
 
 
 class AxisLabelEnum(StrEnum):
@@ -50,6 +57,7 @@ AxisLabel = AxisLabelEnum
 SPATIAL_LABELS = frozenset({"spatial", "spatial_x", "spatial_y", "spatial_z"})
 
 VECTOR_GEOMETRY = ("spacing", "origin", "direction")
+"""The geometry fields that together are the alternative to an ``affine``."""
 
 
 class CoordSystemEnum(StrEnum):
