@@ -182,3 +182,16 @@ def test_modified_in_memory_image_saves_exactly(
 def _saved(case: Case, path: Any) -> Any:
     case.image().save(path)
     return path
+
+
+@SETTINGS
+@given(case=cases(), nthreads=st.integers(2, 4))
+def test_whole_reads_on_threads_match_numpy(
+    case: Case, nthreads: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("whole") / "case.mla"
+    case.image().save(path)
+    dparams = {"nthreads": nthreads}
+    np.testing.assert_array_equal(MLArray.load(path, dparams=dparams).to_numpy(), case.data)
+    opened = MLArray.open(path, dparams=dparams)
+    _check_reads(opened, case.data, [Ellipsis, (), slice(None)])

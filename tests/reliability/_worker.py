@@ -59,9 +59,17 @@ def _open(case: Case, *, verify: bool) -> str:
         image.close()
 
 
-def _load(case: Case, *, verify: bool) -> str:
-    image = MLArray.load(case["path"], verify=verify)
+def _load(case: Case, *, verify: bool, nthreads: int = 1) -> str:
+    image = MLArray.load(case["path"], verify=verify, dparams={"nthreads": nthreads})
     return "ok" if image.shape is None else _same(image.to_numpy(), case["reference"])
+
+
+def _open_whole(case: Case, *, nthreads: int) -> str:
+    image = MLArray.open(case["path"], dparams={"nthreads": nthreads})
+    try:
+        return "ok" if image.shape is None else _same(image[...], case["reference"])
+    finally:
+        image.close()
 
 
 def _construct(case: Case) -> str:
@@ -94,6 +102,8 @@ OPERATIONS: dict[str, Callable[[Case], str]] = {
     "open_verify": lambda case: _open(case, verify=True),
     "load": lambda case: _load(case, verify=False),
     "load_verify": lambda case: _load(case, verify=True),
+    "load_threads": lambda case: _load(case, verify=False, nthreads=2),
+    "open_whole_threads": lambda case: _open_whole(case, nthreads=2),
     "construct": _construct,
     "header_core": _header_core,
     "header_meta": _header_meta,

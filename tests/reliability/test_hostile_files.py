@@ -2,8 +2,9 @@
 
 Every corpus case (see ``_corpus.py``) goes through ``MLArray.open`` (with and
 without ``verify``) plus a patch read, ``MLArray.load`` (with and without
-``verify``), ``MLArray(path)``, the core header reader, ``mlarray_meta.read_header``
-and ``mlarray verify``, in worker subprocesses whose address space is capped
+``verify``), whole-array reads on two threads after ``open`` and ``load``,
+``MLArray(path)``, the core header reader, ``mlarray_meta.read_header`` and
+``mlarray verify``, in worker subprocesses whose address space is capped
 (``_worker.py``). ``MLARRAY_FUZZ_SCALE`` and ``MLARRAY_FUZZ_SEEDS`` make the run
 longer (``nox -s fuzz``).
 """

@@ -24,7 +24,7 @@ from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataErro
 from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
 from mlarray_meta.frame import FrameInfo
 
-__all__ = ["ARRAY_METALAYERS", "check_frame", "check_frame_kind"]
+__all__ = ["ARRAY_METALAYERS", "SPECIAL_OFFSETS", "check_frame", "check_frame_kind"]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
 """The fixed metalayers of a plain Blosc2 NDArray frame: all a ``.mla`` file may have."""
@@ -32,7 +32,7 @@ ARRAY_METALAYERS = frozenset({"b2nd"})
 _OFFSET_SIZE = 8
 # How a frame's chunk index marks a chunk stored as a run of one value instead of
 # an offset: bit 63 plus the kind (zeros 1, NaNs 2, uninitialized 4) in bits 56-62.
-_SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
+SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
 _Reader = Callable[[int, int], bytes]
 
 
@@ -56,7 +56,9 @@ def check_frame_kind(path: Path, frame: FrameInfo) -> None:
     _check_dtype(path, frame)
 
 
-def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = None) -> None:
+def check_frame(
+    path: Path, frame: FrameInfo, data: bytes | memoryview | None = None
+) -> tuple[int, ...]:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
@@ -64,6 +66,10 @@ def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = 
         frame: Its header and trailer as read by :func:`mlarray_meta.frame.read_frame`.
         data: The file's bytes if they are already in memory; else they are read
             from ``path`` (one read for the index, one per chunk header).
+
+    Returns:
+        Each chunk's offset from the first chunk, as the index gives it (including
+        the markers of chunks stored as a run of one value).
 
     Raises:
         UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
@@ -74,15 +80,16 @@ def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = 
     """
     check_frame_kind(path, frame)
     if frame.nchunks == 0:
-        return
+        return ()
     if data is not None:
         view = memoryview(data)
-        _check_chunks(path, frame, lambda offset, size: view[offset : offset + size].tobytes())
-        return
+        return _check_chunks(
+            path, frame, lambda offset, size: view[offset : offset + size].tobytes()
+        )
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
-            _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
+            return _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
         finally:
             os.close(fd)
     except OSError as exc:
@@ -118,8 +125,8 @@ def _check_dtype(path: Path, frame: FrameInfo) -> None:
         )
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
-    """Check the chunk index and the header of every chunk it points to."""
+def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> tuple[int, ...]:
+    """Check the chunk index and the header of every chunk it points to; return the offsets."""
     index_start = frame.header_length + frame.cbytes
     trailer_start = frame.frame_length - frame.trailer_length
     index_nbytes = frame.nchunks * _OFFSET_SIZE
@@ -139,8 +146,9 @@ def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
         raise FileFormatError(
             f"{path}: chunk index: expected {index_nbytes} bytes, found {len(raw)}"
         )
-    for number, offset in enumerate(np.frombuffer(raw, dtype="<i8").tolist()):
-        if offset in _SPECIAL_OFFSETS:
+    offsets = tuple(np.frombuffer(raw, dtype="<i8").tolist())
+    for number, offset in enumerate(offsets):
+        if offset in SPECIAL_OFFSETS:
             continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
         if not 0 <= offset <= frame.cbytes - HEADER_SIZE:
             raise FileFormatError(
@@ -154,3 +162,4 @@ def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
             nbytes=frame.chunksize,
             room=frame.cbytes - offset,
         )
+    return offsets
