@@ -65,6 +65,9 @@ def install_all(session: nox.Session, *extra: str) -> dict[str, Path]:
         f"{wheels['mlarray-io']}{IO_EXTRAS}",
         *extra,
     )
+    # The version does not change between commits: a reused venv (nox -R) would
+    # keep the wheels of an earlier run without this.
+    session.install("--force-reinstall", "--no-deps", *map(str, wheels.values()))
     return wheels
 
 
@@ -80,6 +83,7 @@ def tests_meta(session: nox.Session) -> None:
     wheels = build_wheels(session)
     session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "hatchling", "pip-tools")
     session.install(str(wheels["mlarray-meta"]), *TEST_DEPS)
+    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-meta"]))
     session.run("pytest", "tests/meta", "-p", "no:cacheprovider", *session.posargs)
 
 

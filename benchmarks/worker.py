@@ -7,7 +7,8 @@ the source ``.npy`` every read is checked against, plus the steps to run:
 - ``open``: ``{"count": n}``; header-only open latencies.
 - ``patches``: ``{"sizes": {label: {"shape": [...], "starts": [[...], ...]}},
   "max_seconds": s}``; per-read latencies, each read compared with the source.
-- ``load``: ``{"threads": [1, 2]}``; whole-volume load seconds per thread count.
+- ``load``: ``{"threads": [1, 2]}``; whole-volume load seconds per thread count
+  (after an untimed load, the median of three).
 - ``memory``: ``{"start": [...], "shape": [...]}``; extra peak RSS of opening the
   file and reading one patch; must be the only step of its process.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 import traceback
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 from formats import Adapter, make_adapter, sync_files, written_files
 
+LOAD_REPEATS = 3
+"""Timed whole-volume loads per thread count and pass (their median is reported)."""
 THREAD_VARIABLES = ("BLOSC_NTHREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -130,20 +134,25 @@ def step_patches(
 def step_load(
     adapter: Adapter, path: str, source: np.ndarray, thread_counts: Sequence[int]
 ) -> dict[str, Any]:
-    """Load the whole array once per thread count and compare it with the source.
+    """Load the whole array per thread count; return the median of three timed loads.
 
-    An untimed load comes first: a process's first large allocation is often much
-    slower (page faults, huge-page compaction), which would penalize whichever
-    thread count happened to run first.
+    An untimed load with the same thread count comes first: a process's first
+    large allocations are much slower (page faults, huge pages backed for the
+    first time, worse when two threads fault at once), which would measure the
+    machine rather than the format. A process loading a dataset is past that
+    after its first volume.
     """
-    check(adapter.load_all(path, 1), np.asarray(source), "warm-up whole load")
     out: dict[str, float] = {}
     for n in thread_counts:
         with threads(n):
-            seconds, array = timed(partial(adapter.load_all, path, n))
-        check(array, np.asarray(source), f"whole load with {n} threads")
-        out[str(n)] = seconds
-        del array
+            check(adapter.load_all(path, n), np.asarray(source), f"warm-up load, {n} threads")
+            seconds = []
+            for _ in range(LOAD_REPEATS):
+                took, array = timed(partial(adapter.load_all, path, n))
+                check(array, np.asarray(source), f"whole load with {n} threads")
+                seconds.append(took)
+                del array
+        out[str(n)] = statistics.median(seconds)
     return {"load_seconds": out}
 
 
