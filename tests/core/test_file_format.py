@@ -214,10 +214,18 @@ def _crcs(path: Path) -> list[int]:
     return [zlib.crc32(schunk.get_chunk(i)) & 0xFFFFFFFF for i in range(schunk.nchunks)]
 
 
+def _record(path: Path) -> dict[str, object]:
+    """The integrity record as docs/reliability.md specifies it, computed from the file."""
+    stored = blosc2.open(str(path), mode="r")
+    layout = [list(stored.shape), list(stored.chunks), list(stored.blocks), stored.dtype.str]
+    crc = zlib.crc32(json.dumps(layout).encode()) & 0xFFFFFFFF
+    return {"algorithm": "crc32", "chunks": _crcs(path), "layout": crc}
+
+
 def test_per_chunk_checksums_are_stored(rich_file: tuple[Path, MLArray]) -> None:
     path, _ = rich_file
     integrity = read_header_mapping(path).integrity
-    assert integrity == {"algorithm": "crc32", "chunks": _crcs(path)}
+    assert integrity == _record(path)
     assert len(integrity["chunks"]) == 8
     report = verify_file(path)
     assert report.ok
@@ -234,7 +242,7 @@ def test_checksums_follow_writes_through_an_open_file(rich_file: tuple[Path, MLA
     assert verify_file(path).ok
     image.close()
     # ... and close() records fresh ones.
-    assert read_header_mapping(path).integrity == {"algorithm": "crc32", "chunks": _crcs(path)}
+    assert read_header_mapping(path).integrity == _record(path)
     assert verify_file(path).ok
 
 

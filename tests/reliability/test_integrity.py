@@ -12,14 +12,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import blosc2
 import numpy as np
 import pytest
 
 from mlarray import MLArray, _integrity
+from mlarray._header import write_file_metadata
 from mlarray._integrity import chunk_region, touched_chunks
 from mlarray._verify import verify_file
 from mlarray.cli import main as cli_main
 from mlarray.errors import ChecksumError, FileFormatError
+from mlarray.meta import Meta
+from mlarray_meta.frame import read_frame
+from mlarray_meta.header import read_header_mapping
 from tests.reliability import _children
 from tests.reliability._corpus import FIXTURES, frame_layout
 from tests.reliability._summary import fuzz_scale, record
@@ -156,6 +161,41 @@ def test_verify_command_reports_the_first_damaged_chunk(
     assert f"{scan}: OK, checksums and 27 chunks decompressed" in out
     assert f"{copy}: FAILED" in out
     assert "chunk 2 (array region [0:16, 0:32, 64:96]) does not match its checksum" in out
+
+
+@pytest.mark.parametrize("relabel", [b"<u2", b"<f2"])
+def test_a_relabelled_dtype_fails_the_layout_checksum(
+    scan: Path, tmp_path: Path, relabel: bytes
+) -> None:
+    """The chunks are intact, but the header says to read them as another dtype."""
+    data = scan.read_bytes()
+    position = data.index(b"<i2", 0, read_frame(scan).header_length)
+    copy = tmp_path / "relabelled.mla"
+    copy.write_bytes(data[:position] + relabel + data[position + 3 :])
+    assert MLArray.open(copy)[...].dtype == np.dtype(relabel.decode())  # reads, wrongly
+    report = verify_file(copy)
+    assert not report.ok
+    assert any("layout" in problem and relabel.decode() in problem for problem in report.problems)
+    with pytest.raises(ChecksumError, match="frame header is damaged"):
+        MLArray.open(copy, verify=True)[0]
+    with pytest.raises(ChecksumError, match="frame header is damaged"):
+        MLArray.load(copy, verify=True)
+
+
+def test_records_without_a_layout_checksum_still_verify(scan: Path, tmp_path: Path) -> None:
+    """Files saved before the layout checksum existed keep verifying their chunks."""
+    copy = tmp_path / "older.mla"
+    shutil.copyfile(scan, copy)
+    header = read_header_mapping(copy)
+    record = {key: value for key, value in header.integrity.items() if key != "layout"}
+    stored = blosc2.open(str(copy), mode="a")
+    write_file_metadata(stored, Meta.from_mapping(header.meta), integrity=record)
+    del stored
+    assert "layout" not in read_header_mapping(copy).integrity
+    report = verify_file(copy)
+    assert report.ok
+    assert report.checksums
+    np.testing.assert_array_equal(MLArray.load(copy, verify=True)[...], MLArray.load(scan)[...])
 
 
 KEYS: list[Any] = [

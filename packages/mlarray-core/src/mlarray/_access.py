@@ -10,7 +10,6 @@ import numpy as np
 
 from mlarray._integrity import ChunkVerifier
 from mlarray._patches import patch_boxes, read_patches
-from mlarray._wholeread import FrameChunks
 from mlarray.errors import FileFormatError, NoArrayError
 from mlarray.meta import Meta
 
@@ -27,8 +26,6 @@ class ArrayAccess:
     filepath: Path | None
     _store: Any
     _verifier: ChunkVerifier | None
-    _chunks: FrameChunks | None
-    _dparams: dict[str, Any]
 
     def _require_array(self, action: str) -> Any:
         if self._store is None:
@@ -41,12 +38,6 @@ class ArrayAccess:
             return store
         if self._verifier is not None:
             self._verifier.check_all()
-        nthreads = int(self._dparams.get("nthreads", 1))
-        if self._chunks is not None and nthreads > 1:
-            # Chunks decoded in parallel (blosc2's own reader is faster on one thread).
-            whole = self._chunks.read_all(nthreads)
-            if whole is not None:
-                return whole
         try:
             return np.asarray(store[...])
         except RuntimeError as exc:
@@ -61,8 +52,6 @@ class ArrayAccess:
 
     def __getitem__(self, key: Any) -> Any:
         store = self._require_array("read")
-        if _is_whole(key, store.ndim) and not isinstance(store, np.ndarray):
-            return self._decompressed()
         if self._verifier is not None:
             self._verifier.check_key(key)
         try:
@@ -143,15 +132,3 @@ class ArrayAccess:
             return read_patches(store, boxes, patch, out)
         except RuntimeError as exc:
             raise self._undecodable(exc) from exc
-
-
-def _is_whole(key: Any, ndim: int) -> bool:
-    """Whether indexing with ``key`` selects the whole array (``...``, ``:``, ``()``)."""
-    parts = key if isinstance(key, tuple) else (key,)
-    ellipses = sum(part is Ellipsis for part in parts)
-    whole = slice(None)
-    return (
-        ellipses <= 1
-        and len(parts) - ellipses <= ndim
-        and all(part is Ellipsis or (isinstance(part, slice) and part == whole) for part in parts)
-    )

@@ -24,7 +24,7 @@ from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataErro
 from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
 from mlarray_meta.frame import FrameInfo
 
-__all__ = ["ARRAY_METALAYERS", "SPECIAL_OFFSETS", "check_frame", "check_frame_kind"]
+__all__ = ["ARRAY_METALAYERS", "check_frame", "check_frame_kind"]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
 """The fixed metalayers of a plain Blosc2 NDArray frame: all a ``.mla`` file may have."""
@@ -32,7 +32,7 @@ ARRAY_METALAYERS = frozenset({"b2nd"})
 _OFFSET_SIZE = 8
 # How a frame's chunk index marks a chunk stored as a run of one value instead of
 # an offset: bit 63 plus the kind (zeros 1, NaNs 2, uninitialized 4) in bits 56-62.
-SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
+_SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
 _Reader = Callable[[int, int], bytes]
 
 
@@ -56,9 +56,7 @@ def check_frame_kind(path: Path, frame: FrameInfo) -> None:
     _check_dtype(path, frame)
 
 
-def check_frame(
-    path: Path, frame: FrameInfo, data: bytes | memoryview | None = None
-) -> tuple[int, ...]:
+def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = None) -> None:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
@@ -66,10 +64,6 @@ def check_frame(
         frame: Its header and trailer as read by :func:`mlarray_meta.frame.read_frame`.
         data: The file's bytes if they are already in memory; else they are read
             from ``path`` (one read for the index, one per chunk header).
-
-    Returns:
-        Each chunk's offset from the first chunk, as the index gives it (including
-        the markers of chunks stored as a run of one value).
 
     Raises:
         UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
@@ -80,16 +74,15 @@ def check_frame(
     """
     check_frame_kind(path, frame)
     if frame.nchunks == 0:
-        return ()
+        return
     if data is not None:
         view = memoryview(data)
-        return _check_chunks(
-            path, frame, lambda offset, size: view[offset : offset + size].tobytes()
-        )
+        _check_chunks(path, frame, lambda offset, size: view[offset : offset + size].tobytes())
+        return
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
-            return _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
+            _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
         finally:
             os.close(fd)
     except OSError as exc:
@@ -125,8 +118,8 @@ def _check_dtype(path: Path, frame: FrameInfo) -> None:
         )
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> tuple[int, ...]:
-    """Check the chunk index and the header of every chunk it points to; return the offsets."""
+def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
+    """Check the chunk index and the header of every chunk it points to."""
     index_start = frame.header_length + frame.cbytes
     trailer_start = frame.frame_length - frame.trailer_length
     index_nbytes = frame.nchunks * _OFFSET_SIZE
@@ -146,9 +139,8 @@ def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> tuple[int, ...
         raise FileFormatError(
             f"{path}: chunk index: expected {index_nbytes} bytes, found {len(raw)}"
         )
-    offsets = tuple(np.frombuffer(raw, dtype="<i8").tolist())
-    for number, offset in enumerate(offsets):
-        if offset in SPECIAL_OFFSETS:
+    for number, offset in enumerate(np.frombuffer(raw, dtype="<i8").tolist()):
+        if offset in _SPECIAL_OFFSETS:
             continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
         if not 0 <= offset <= frame.cbytes - HEADER_SIZE:
             raise FileFormatError(
@@ -162,4 +154,3 @@ def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> tuple[int, ...
             nbytes=frame.chunksize,
             room=frame.cbytes - offset,
         )
-    return offsets

@@ -11,6 +11,7 @@ verify=True)``).
 from __future__ import annotations
 
 import itertools
+import json
 import operator
 import zlib
 from collections.abc import Iterable, Sequence
@@ -40,16 +41,32 @@ def _crc(chunk: bytes) -> int:
     return zlib.crc32(chunk) & 0xFFFFFFFF
 
 
+def _layout_crc(array: Any) -> int:
+    """CRC-32 of the shape, chunk and block shapes and dtype that blosc2 reads the array with.
+
+    The chunk checksums cannot see the frame header saying how to interpret the
+    chunks: a header whose dtype turned ``<i2`` into ``<u2`` decodes every chunk
+    into other values without any error.
+    """
+    layout = [list(array.shape), list(array.chunks), list(array.blocks), str(array.dtype.str)]
+    if array.dtype.names is not None:  # structured: the fields too
+        layout.append(repr(array.dtype.descr))
+    return _crc(json.dumps(layout).encode())
+
+
 def chunk_checksums(array: Any) -> dict[str, Any]:
-    """Return the integrity record of a Blosc2 NDArray: one CRC-32 per stored chunk.
+    """Return the integrity record of a Blosc2 NDArray.
 
     Returns:
-        ``{"algorithm": "crc32", "chunks": [crc, ...]}`` in chunk order.
+        ``{"algorithm": "crc32", "chunks": [crc, ...], "layout": crc}``: a CRC-32 per
+        stored chunk in chunk order, and one of the array's layout (shape, chunk and
+        block shapes, dtype).
     """
     schunk = array.schunk
     return {
         "algorithm": ALGORITHM,
         "chunks": [_crc(schunk.get_chunk(index)) for index in range(schunk.nchunks)],
+        "layout": _layout_crc(array),
     }
 
 
@@ -100,15 +117,29 @@ def describe_chunk(index: int, shape: tuple[int, ...], chunks: tuple[int, ...]) 
     return f"chunk {index} (array region [{spans}])"
 
 
-def record_problem(record: Any, nchunks: int) -> str | None:
-    """Say what is wrong with an integrity record for ``nchunks`` chunks, or None if usable."""
+def record_problem(record: Any, array: Any) -> str | None:
+    """Say what is wrong with ``array``'s integrity record, or None if it is usable.
+
+    Records written before the layout checksum existed (no ``"layout"``) are usable;
+    a layout that differs from the one saved means the frame header is damaged.
+    """
     if not isinstance(record, dict) or record.get("algorithm") != ALGORITHM:
         return f"integrity record is malformed or uses an unknown algorithm: {record!r:.80}"
     sums = record.get("chunks")
     if not isinstance(sums, list) or not all(type(value) is int for value in sums):
         return "integrity record is malformed: 'chunks' must be a list of integers"
+    nchunks = array.schunk.nchunks
     if len(sums) != nchunks:
         return f"integrity record lists {len(sums)} chunk checksums, the file has {nchunks} chunks"
+    layout = record.get("layout")
+    if layout is not None and type(layout) is not int:
+        return "integrity record is malformed: 'layout' must be an integer"
+    if layout is not None and layout != _layout_crc(array):
+        return (
+            f"the array's layout (shape {list(array.shape)}, chunks {list(array.chunks)}, "
+            f"blocks {list(array.blocks)}, dtype {array.dtype.str}) does not match its "
+            "checksum: the frame header is damaged"
+        )
     return None
 
 
@@ -184,7 +215,7 @@ class ChunkVerifier:
         """
         if record is None:
             return None
-        problem = record_problem(record, array.schunk.nchunks)
+        problem = record_problem(record, array)
         if problem is not None:
             raise ChecksumError(f"{path}: cannot verify reads: {problem}")
         return cls(path, array, record)

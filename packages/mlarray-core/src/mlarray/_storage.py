@@ -20,7 +20,6 @@ import numpy as np
 
 from mlarray._frame_check import check_frame, check_frame_kind
 from mlarray._header import read_file_header
-from mlarray._wholeread import FrameChunks
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
 
 if TYPE_CHECKING:
@@ -193,12 +192,8 @@ def open_checked(
     mmap_mode: str | None,
     dparams: dict[str, Any],
     opened: OpenedHeader | None = None,
-) -> tuple[Header, Any, FrameChunks | None]:
+) -> tuple[Header, Any]:
     """Read the header, check the frame, then open the array, all from one version of the file.
-
-    Returns:
-        The header, the Blosc2 array, and the checked chunks for whole-array reads
-        (None where blosc2's reader must do them).
 
     Args:
         path: The file.
@@ -213,26 +208,19 @@ def open_checked(
         FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
     """
 
-    def read() -> tuple[Header, Any, FrameChunks | None]:
+    def read() -> tuple[Header, Any]:
         if opened is not None and _identity(path) == opened.identity:
             header = opened.header
         else:
             header = read_file_header(path)
-        frame = header.mapping.frame
-        offsets = check_frame(path, frame)
-        store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
-        # read_consistently checks that this identity held from start to end
-        return header, store, FrameChunks.of_file(path, frame, offsets, _identity(path))
+        check_frame(path, header.mapping.frame)
+        return header, open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
 
     return read_consistently(path, read)
 
 
-def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any, FrameChunks | None]:
+def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any]:
     """Read the header and the whole file, check the frame, then build an in-memory array.
-
-    Returns:
-        The header, the Blosc2 array (borrowing the bytes read), and its checked
-        chunks for whole-array reads (None where blosc2's reader must do them).
 
     Raises:
         MLArrayFileError: The file is missing, unreadable or kept changing.
@@ -249,14 +237,13 @@ def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any, F
             return header, data
 
     header, data = read_consistently(path, read)
-    frame = header.mapping.frame
-    offsets = check_frame(path, frame, data.data)
+    check_frame(path, header.mapping.frame, data.data)
     with blosc2_errors(path, "loading"):
         # The array borrows ``data`` (no copy). Blosc2 cannot grow a borrowed frame:
         # callers must give the array its own frame (``.copy()``) before writing.
         store = blosc2.ndarray_from_cframe(data, copy=False)
         store.schunk.dparams = blosc2.DParams(**dparams)
-    return header, store, FrameChunks.of_buffer(str(path), frame, offsets, data)
+    return header, store
 
 
 def create_file_array(

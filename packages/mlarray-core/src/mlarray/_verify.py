@@ -107,14 +107,14 @@ def verify_file(filepath: str | Path) -> VerifyReport:
     report = VerifyReport(path=path)
     try:
         check_mla_path(path, must_exist=True)
-        header, store, _ = open_checked(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
+        header, store = open_checked(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
     except MLArrayError as exc:
         report.problems.append(str(exc))
         return report
     record = header.mapping.integrity
     if record is not None:
         report.checksums = True
-        problem = record_problem(record, store.schunk.nchunks)
+        problem = record_problem(record, store)
         if problem is not None:
             report.problems.append(problem)
             record = None

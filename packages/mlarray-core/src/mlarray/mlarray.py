@@ -37,7 +37,6 @@ from mlarray._storage import (
     open_file_array,
     read_header_once,
 )
-from mlarray._wholeread import FrameChunks
 from mlarray.errors import FileFormatError, MetaTypeError, MLArrayFileError, ReadOnlyError
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
@@ -136,7 +135,6 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
         self._frame_borrowed = False
-        self._chunks: FrameChunks | None = None
         self.filepath: Path | None = None
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -311,7 +309,6 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
     def _store(self, value: Any) -> None:
         self._pending = None
         self._store_value = value
-        self._chunks = None  # set again by whoever knows the new store's frame
 
     def _attach_pending(self) -> None:
         """Check the frame and let blosc2 open the file that :meth:`open` read the header of.
@@ -323,7 +320,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         assert pending is not None
         assert self.filepath is not None
         assert self.mode is not None
-        header, store, chunks = open_checked(
+        header, store = open_checked(
             self.filepath,
             mode=self.mode,
             mmap_mode=self.mmap_mode,
@@ -340,8 +337,6 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
                 )
             self.meta = header.meta
         self._attach_file(self.filepath, store)
-        if self._read_only:
-            self._chunks = chunks
         if pending.verify and self._store_value is not None:
             self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
 
@@ -448,12 +443,11 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         """
         path = check_mla_path(filepath, must_exist=True)
         dparams = decompression_params(dparams)
-        header, store, chunks = load_checked(path, dparams=dparams)
+        header, store = load_checked(path, dparams=dparams)
         image = cls._from_file(header.meta, dparams)
         image._attach_file(path, store)
         image.filepath = None
         image._frame_borrowed = True
-        image._chunks = chunks
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
             if verifier is not None:
