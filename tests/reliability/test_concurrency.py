@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLArray
+from mlarray.errors import MLArrayFileError
 from tests.reliability import _children
 from tests.reliability._summary import fuzz_scale, record
 
@@ -70,6 +71,29 @@ def test_open_reader_keeps_the_old_file_while_save_replaces_it(
     fresh = MLArray.open(path)
     np.testing.assert_array_equal(fresh[...], _children.volume(1))
     assert fresh.meta.source.data == {"seed": 1}
+
+
+def test_a_reader_without_mmap_refuses_a_replaced_file(tmp_path: Path) -> None:
+    """Blosc2 reads it through the path: the new file's bytes at the old chunk offsets."""
+    path = tmp_path / "scan.mla"
+    _children.image(0).save(path)
+    reader = MLArray.open(path, mode="r", mmap_mode=None)
+    np.testing.assert_array_equal(reader[0:4], _children.volume(0)[0:4])
+    _children.image(1).save(path)
+    for read in (lambda: reader[0:4], lambda: reader.to_numpy(), lambda: len(reader)):
+        with pytest.raises(MLArrayFileError, match="replaced or changed since it was opened"):
+            read()
+    assert reader.meta.source.data == {"seed": 0}
+    np.testing.assert_array_equal(MLArray.open(path, mmap_mode=None)[0:4], _children.volume(1)[0:4])
+
+
+def test_a_reader_attaches_the_file_replaced_before_its_first_read(tmp_path: Path) -> None:
+    path = tmp_path / "scan.mla"
+    _children.image(0).save(path)
+    reader = MLArray.open(path, mode="r", mmap_mode=None)
+    _children.image(1).save(path)
+    np.testing.assert_array_equal(reader[...], _children.volume(1))
+    assert reader.meta.source.data == {"seed": 1}
 
 
 def test_readers_reopening_during_saves_see_old_or_new_never_a_mix(tmp_path: Path) -> None:

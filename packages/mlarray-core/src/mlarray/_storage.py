@@ -32,6 +32,7 @@ __all__ = [
     "blosc2_errors",
     "check_mla_path",
     "create_file_array",
+    "file_identity",
     "load_checked",
     "open_checked",
     "open_file_array",
@@ -120,7 +121,12 @@ def open_file_array(
     return array
 
 
-def _identity(path: Path) -> tuple[int, ...]:
+def file_identity(path: Path) -> tuple[int, ...]:
+    """Device, inode, size and modification time of ``path``: changes when it is replaced.
+
+    Raises:
+        MLArrayFileError: The file is missing or cannot be examined.
+    """
     try:
         info = path.stat()
     except OSError as exc:
@@ -141,14 +147,14 @@ def read_consistently(path: Path, read: Callable[[], _T]) -> _T:
         MLArrayFileError: The file changed during every one of 5 attempts.
     """
     for _ in range(_READ_ATTEMPTS):
-        before = _identity(path)
+        before = file_identity(path)
         try:
             result = read()
         except MLArrayError:
-            if _identity(path) == before:
+            if file_identity(path) == before:
                 raise
             continue  # parts of two different files do not fit together
-        if _identity(path) == before:
+        if file_identity(path) == before:
             return result
     raise MLArrayFileError(
         f"{path}: the file changed while it was opened, {_READ_ATTEMPTS} times in a row "
@@ -180,7 +186,7 @@ def read_header_once(path: Path) -> OpenedHeader:
     def read() -> OpenedHeader:
         header = read_file_header(path)
         check_frame_kind(path, header.mapping.frame)
-        return OpenedHeader(header, _identity(path))
+        return OpenedHeader(header, file_identity(path))
 
     return read_consistently(path, read)
 
@@ -192,8 +198,12 @@ def open_checked(
     mmap_mode: str | None,
     dparams: dict[str, Any],
     opened: OpenedHeader | None = None,
-) -> tuple[Header, Any]:
+) -> tuple[Header, Any, tuple[int, ...]]:
     """Read the header, check the frame, then open the array, all from one version of the file.
+
+    Returns:
+        The header, the Blosc2 array and the identity of the file they came from
+        (see :func:`file_identity`).
 
     Args:
         path: The file.
@@ -208,13 +218,15 @@ def open_checked(
         FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
     """
 
-    def read() -> tuple[Header, Any]:
-        if opened is not None and _identity(path) == opened.identity:
+    def read() -> tuple[Header, Any, tuple[int, ...]]:
+        if opened is not None and file_identity(path) == opened.identity:
             header = opened.header
         else:
             header = read_file_header(path)
         check_frame(path, header.mapping.frame)
-        return header, open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
+        store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=dparams)
+        # read_consistently checks that this identity held from start to end
+        return header, store, file_identity(path)
 
     return read_consistently(path, read)
 

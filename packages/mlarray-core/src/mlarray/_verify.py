@@ -107,7 +107,7 @@ def verify_file(filepath: str | Path) -> VerifyReport:
     report = VerifyReport(path=path)
     try:
         check_mla_path(path, must_exist=True)
-        header, store = open_checked(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
+        header, store, _ = open_checked(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
     except MLArrayError as exc:
         report.problems.append(str(exc))
         return report

@@ -32,6 +32,7 @@ from mlarray._storage import (
     check_mla_path,
     check_mode,
     create_file_array,
+    file_identity,
     load_checked,
     open_checked,
     open_file_array,
@@ -135,6 +136,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
         self._frame_borrowed = False
+        self._path_identity: tuple[int, ...] | None = None
         self.filepath: Path | None = None
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -303,12 +305,33 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use."""
         if self._pending is not None:
             self._attach_pending()
+        if self._path_identity is not None:
+            self._check_not_replaced()
         return self._store_value
 
     @_store.setter
     def _store(self, value: Any) -> None:
         self._pending = None
+        self._path_identity = None
         self._store_value = value
+
+    def _check_not_replaced(self) -> None:
+        """Refuse to read a file opened without memory mapping once it was replaced.
+
+        Blosc2 reads such a file through its path, with the chunk index it read
+        when it opened the file: after a save replaced the file, that would read
+        the new file's bytes at the old offsets.
+
+        Raises:
+            MLArrayFileError: The file at the path is no longer the one opened.
+        """
+        assert self.filepath is not None
+        if file_identity(self.filepath) != self._path_identity:
+            raise MLArrayFileError(
+                f"{self.filepath}: the file was replaced or changed since it was opened; "
+                "with mmap_mode=None reads go through the path, so open it again (with "
+                "mmap_mode='r' a reader keeps reading the file it opened)"
+            )
 
     def _attach_pending(self) -> None:
         """Check the frame and let blosc2 open the file that :meth:`open` read the header of.
@@ -320,7 +343,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         assert pending is not None
         assert self.filepath is not None
         assert self.mode is not None
-        header, store = open_checked(
+        header, store, identity = open_checked(
             self.filepath,
             mode=self.mode,
             mmap_mode=self.mmap_mode,
@@ -337,6 +360,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
                 )
             self.meta = header.meta
         self._attach_file(self.filepath, store)
+        if self._read_only and self.mmap_mode is None:
+            self._path_identity = identity
         if pending.verify and self._store_value is not None:
             self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
 
