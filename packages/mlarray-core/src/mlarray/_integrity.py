@@ -48,7 +48,7 @@ def _layout_crc(array: Any) -> int:
     chunks: a header whose dtype turned ``<i2`` into ``<u2`` decodes every chunk
     into other values without any error.
     """
-    layout = [list(array.shape), list(array.chunks), list(array.blocks), str(array.dtype.str)]
+    layout = [list(array.shape), list(array.chunks), list(array.blocks), array.dtype.str]
     if array.dtype.names is not None:  # structured: the fields too
         layout.append(repr(array.dtype.descr))
     return _crc(json.dumps(layout).encode())

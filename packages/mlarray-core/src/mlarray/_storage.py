@@ -201,10 +201,6 @@ def open_checked(
 ) -> tuple[Header, Any, tuple[int, ...]]:
     """Read the header, check the frame, then open the array, all from one version of the file.
 
-    Returns:
-        The header, the Blosc2 array and the identity of the file they came from
-        (see :func:`file_identity`).
-
     Args:
         path: The file.
         mode: Blosc2 open mode.
@@ -212,6 +208,10 @@ def open_checked(
         dparams: Decompression parameters.
         opened: The header read earlier (by :meth:`MLArray.open`); reused (the very
             object is returned) while the file is still the same, else read again.
+
+    Returns:
+        The header, the Blosc2 array and the identity of the file they came from
+        (see :func:`file_identity`).
 
     Raises:
         MLArrayFileError: The file is missing, unreadable or kept changing.
