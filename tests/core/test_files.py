@@ -285,6 +285,31 @@ def test_close_does_not_persist_metadata_in_read_only_modes(
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize(("mode", "mmap_mode"), [("r", "r+"), ("a", None)])
+def test_close_leaves_an_unchanged_writable_file_untouched(
+    saved: tuple[Path, np.ndarray], mode: str, mmap_mode: str | None
+) -> None:
+    """Reading through a writable handle and closing it rewrites nothing."""
+    path, data = saved
+    before, status = path.read_bytes(), path.stat()
+    image = MLArray.open(path, mode=mode, mmap_mode=mmap_mode)
+    np.testing.assert_array_equal(image[...], data)
+    image.meta.source["study"] = "edited"
+    image.meta.source["study"] = MLArray.load(path).meta.source["study"]  # and undone
+    image.close()
+    assert path.read_bytes() == before
+    assert path.stat().st_mtime_ns == status.st_mtime_ns
+
+
+def test_close_after_a_data_write_records_fresh_checksums(saved: tuple[Path, np.ndarray]) -> None:
+    path, data = saved
+    image = MLArray.open(path, mmap_mode="r+")
+    image[0, 0, 0] = data[0, 0, 0]  # the same value: still a write
+    image.close()
+    assert read_header_mapping(path).integrity is not None
+    assert verify_file(path).ok
+
+
 def test_close_refuses_invalid_metadata_and_keeps_the_file(saved: tuple[Path, np.ndarray]) -> None:
     path, _ = saved
     image = MLArray.open(path, mmap_mode="r+")

@@ -137,6 +137,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._verifier: ChunkVerifier | None = None
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
+        self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
         self.filepath: Path | None = None
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -292,6 +293,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         image._checksums_current = header.mapping.integrity is not None
         image._pending = _PendingOpen(opened, verify)
         meta = header.meta
+        if image._persistent:
+            image._stored_meta = meta.to_mapping()
         if meta._has_array.value:
             with managed_writes():
                 if meta.spatial.shape is None:  # files written by other tools
@@ -566,10 +569,11 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         Metadata edits made through a writable open (``mmap_mode='r+'``, or
         ``mode='a'`` without mmap, or :meth:`create`) are written to the file,
         with fresh per-chunk checksums (for a metadata-only file, into its empty
-        placeholder array). After closing, the MLArray instance no longer has an
-        attached array.
+        placeholder array). A file opened for writing but left unchanged (same
+        metadata, no writes to the array, checksums present) is not touched. After
+        closing, the MLArray instance no longer has an attached array.
         """
-        if self.filepath is not None and self._persistent:
+        if self.filepath is not None and self._persistent and not self._unchanged():
             self.meta.validate()
             if self._store is None:
                 self._store = open_file_array(
@@ -580,6 +584,14 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
         self._store = None
         self._verifier = None
         self.filepath = None
+
+    def _unchanged(self) -> bool:
+        """Whether a file opened for writing still holds exactly what this handle has.
+
+        Rewriting its metadata then would only cost a pass over every chunk (the
+        checksums) and expose the file to a crash in the middle of the rewrite.
+        """
+        return self._checksums_current and self.meta.to_mapping() == self._stored_meta
 
     def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
         assert self.filepath is not None
