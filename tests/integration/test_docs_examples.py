@@ -72,19 +72,7 @@ def test_examples_found() -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(example: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(example)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=example_env(),
-    )
-    assert result.returncode == 0, (
-        f"{example.relative_to(ROOT)} exited {result.returncode}\n"
-        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-    )
+    run_python([str(example)], tmp_path, str(example.relative_to(ROOT)))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
@@ -106,9 +94,10 @@ def test_pages_hold_no_untested_python() -> None:
     )
 
 
-def run_script(code: str, cwd: Path, name: str) -> None:
+def run_python(args: list[str], cwd: Path, name: str, shown: str = "") -> None:
+    """Run ``python ARGS`` in ``cwd``; fail naming ``name`` with ``shown`` and its output."""
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -117,7 +106,7 @@ def run_script(code: str, cwd: Path, name: str) -> None:
         env=example_env(),
     )
     assert result.returncode == 0, (
-        f"{name} exited {result.returncode}\n--- code\n{code}\n"
+        f"{name} exited {result.returncode}\n{shown}"
         f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
 
@@ -131,7 +120,8 @@ def test_readme_examples_run(readme: Path, tmp_path: Path) -> None:
     mlarray.MLArray(np.zeros((8, 8, 8), np.int16), spacing=[1, 1, 1]).save(tmp_path / "scan.mla")
     blocks = PYTHON_BLOCK.findall(readme.read_text(encoding="utf-8"))
     assert blocks, f"{readme} has no Python example"
-    run_script("\n".join(blocks), tmp_path, str(readme.relative_to(ROOT)))
+    code = "\n".join(blocks)
+    run_python(["-c", code], tmp_path, str(readme.relative_to(ROOT)), f"--- code\n{code}\n")
 
 
 def test_cli_transcripts_are_current(tmp_path: Path) -> None:

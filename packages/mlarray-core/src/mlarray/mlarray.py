@@ -21,6 +21,7 @@ from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
+from mlarray._pickling import Picklable
 from mlarray._storage import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
@@ -50,7 +51,7 @@ __all__ = ["MLArray"]
 PathLike = str | os.PathLike[str]
 
 
-class MLArray(Constructors, GeometryProperties, ArrayAccess):
+class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     """An N-dimensional image with geometry and metadata, stored as a ``.mla`` file.
 
     The MLArray file format (".mla") is a Blosc2-compressed container with
@@ -743,56 +744,6 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess):
             self._checksums_current = False
         self._verifier = None  # the chunks written no longer match the record
         store[key] = broadcast_to_selection(store, key, value)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle support, for dataloader workers started with ``spawn``.
-
-        A file opened read-only (or copy-on-write) pickles as its path and open
-        arguments and is opened again by the receiving process, which then maps the
-        file itself; an in-memory array pickles its data.
-
-        Raises:
-            MLArrayFileError: For a file opened for writing: a second process writing
-                the same file in place would corrupt it.
-        """
-        state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
-        if self.filepath is not None and self.shape is not None:
-            if self._persistent:
-                raise MLArrayFileError(
-                    f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
-                    "open the file read-only in each worker process"
-                )
-            return {
-                **state,
-                "file": str(self.filepath),
-                "mode": self.mode,
-                "mmap_mode": self.mmap_mode,
-                "verify": self._verifier is not None,
-            }
-        data = self._store
-        if data is not None and not isinstance(data, np.ndarray):
-            data = data.to_cframe()
-        return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        meta = Meta.from_mapping(state["meta"])
-        if "file" in state:
-            opened = type(self).open(
-                state["file"],
-                mode=state["mode"],
-                mmap_mode=state["mmap_mode"],
-                dparams=state["dparams"],
-                verify=state["verify"],
-            )
-            self.__dict__.update(opened.__dict__)
-            self.meta = meta
-            return
-        self._init_state(meta, state["cparams"], state["dparams"])
-        data = state["data"]
-        if isinstance(data, bytes):
-            data = blosc2.ndarray_from_cframe(data, copy=True)
-            data.schunk.dparams = blosc2.DParams(**self._dparams)
-        self._store, self._layout = data, state["layout"]
 
     def __repr__(self) -> str:
         if self.shape is None:

@@ -1,0 +1,91 @@
+"""Pickling of :class:`~mlarray.MLArray`, for dataloader workers started with ``spawn``.
+
+A read-only file handle travels as its path and open arguments and is opened
+again by the receiving process (a Blosc2 array cannot be pickled, and each
+process must map the file itself); an in-memory array travels as its data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import blosc2
+import numpy as np
+
+from mlarray.errors import MLArrayFileError
+from mlarray.meta import Meta
+
+__all__ = ["Picklable"]
+
+
+class Picklable:
+    """``__getstate__``/``__setstate__`` of :class:`~mlarray.MLArray`."""
+
+    meta: Meta
+    filepath: Path | None
+    mode: str | None
+    mmap_mode: str | None
+    _store: Any
+    _verifier: Any
+    _persistent: bool
+    _dparams: dict[str, Any]
+    _layout: Any
+    _cparams_arg: Any
+
+    if TYPE_CHECKING:  # provided by MLArray
+
+        @property
+        def shape(self) -> tuple[int, ...] | None: ...
+
+        def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None: ...
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle support, for dataloader workers started with ``spawn``.
+
+        A file opened read-only (or copy-on-write) pickles as its path and open
+        arguments and is opened again by the receiving process, which then maps the
+        file itself; an in-memory array pickles its data.
+
+        Raises:
+            MLArrayFileError: For a file opened for writing: a second process writing
+                the same file in place would corrupt it.
+        """
+        state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
+        if self.filepath is not None and self.shape is not None:
+            if self._persistent:
+                raise MLArrayFileError(
+                    f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
+                    "open the file read-only in each worker process"
+                )
+            return {
+                **state,
+                "file": str(self.filepath),
+                "mode": self.mode,
+                "mmap_mode": self.mmap_mode,
+                "verify": self._verifier is not None,
+            }
+        data = self._store
+        if data is not None and not isinstance(data, np.ndarray):
+            data = data.to_cframe()
+        return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        meta = Meta.from_mapping(state["meta"])
+        if "file" in state:
+            opened = type(self).open(  # type: ignore[attr-defined]  # MLArray.open
+                state["file"],
+                mode=state["mode"],
+                mmap_mode=state["mmap_mode"],
+                dparams=state["dparams"],
+                verify=state["verify"],
+            )
+            self.__dict__.update(opened.__dict__)
+            self.meta = meta
+            return
+        self._init_state(meta, state["cparams"], state["dparams"])
+        data = state["data"]
+        if isinstance(data, bytes):
+            data = blosc2.ndarray_from_cframe(data, copy=True)
+            data.schunk.dparams = blosc2.DParams(**self._dparams)
+        self._store, self._layout = data, state["layout"]
