@@ -39,7 +39,13 @@ from mlarray._storage import (
     open_file_array,
     read_header_once,
 )
-from mlarray.errors import FileFormatError, MetaTypeError, MLArrayFileError, ReadOnlyError
+from mlarray.errors import (
+    FileFormatError,
+    MetaTypeError,
+    MLArrayFileError,
+    ReadOnlyError,
+    ReadOnlyFieldError,
+)
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
 
@@ -128,7 +134,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     # ------------------------------------------------------------------ set-up
     def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
-        self.meta = meta
+        self._meta = meta
         self._store_value: Any = None
         self._pending: _PendingOpen | None = None
         self._layout: ArrayLayout | None = None
@@ -139,7 +145,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
         self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
-        self.filepath: Path | None = None
+        self._file_path: Path | None = None  # the file attached, see ``filepath``
         self.mode: str | None = None
         self.mmap_mode: str | None = None
         self._cparams_arg = cparams
@@ -175,7 +181,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             explicit = coerce_meta(meta)
             with managed_writes():  # the file's shape and layout describe its array
                 explicit.copy_from(self.meta)
-            self.meta = explicit
+            self._meta = explicit
         geo.apply_explicit(
             self.meta.spatial,
             spacing=spacing,
@@ -288,7 +294,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         opened = read_header_once(path)
         header = opened.header
         image = cls._from_file(header.meta, decompression_params(dparams))
-        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
         image._checksums_current = header.mapping.integrity is not None
@@ -329,10 +335,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         Raises:
             MLArrayFileError: The file at the path is no longer the one opened.
         """
-        assert self.filepath is not None
-        if file_identity(self.filepath) != self._path_identity:
+        assert self._file_path is not None
+        if file_identity(self._file_path) != self._path_identity:
             raise MLArrayFileError(
-                f"{self.filepath}: the file was replaced or changed since it was opened; "
+                f"{self._file_path}: the file was replaced or changed since it was opened; "
                 "with mmap_mode=None reads go through the path, so open it again (with "
                 "mmap_mode='r' a reader keeps reading the file it opened)"
             )
@@ -345,10 +351,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """
         pending, self._pending = self._pending, None
         assert pending is not None
-        assert self.filepath is not None
+        assert self._file_path is not None
         assert self.mode is not None
         header, store, identity = open_checked(
-            self.filepath,
+            self._file_path,
             mode=self.mode,
             mmap_mode=self.mmap_mode,
             dparams=self._dparams,
@@ -359,15 +365,17 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             # file as it is now, metadata included, so data and metadata agree.
             if self._persistent:
                 raise MLArrayFileError(
-                    f"{self.filepath}: the file was replaced since it was opened for "
+                    f"{self._file_path}: the file was replaced since it was opened for "
                     "writing; open it again"
                 )
             self.meta = header.meta
-        self._attach_file(self.filepath, store)
+        self._attach_file(self._file_path, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
         if pending.verify and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
+            self._verifier = ChunkVerifier.for_file(
+                self._file_path, store, header.mapping.integrity
+            )
 
     @classmethod
     def create(
@@ -435,7 +443,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             block_size=block_size,
             compressed=True,
         )
-        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._persistent = True
         image._flush_metadata(integrity=None)
         return image
@@ -475,7 +483,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         header, store = load_checked(path, dparams=dparams)
         image = cls._from_file(header.meta, dparams)
         image._attach_file(path, store)
-        image.filepath = None
+        image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
@@ -489,7 +497,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def _attach_file(self, path: Path, store: Any) -> None:
         """Attach a store read from ``path``, whose header gave ``self.meta``."""
         meta = self.meta
-        self.filepath = path
+        self._file_path = path
         if not meta._has_array.value:
             self._store = None
             return
@@ -533,7 +541,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         path = check_mla_path(filepath, must_exist=False)
         self.meta.validate()
         atomic_write(path, self._write_file)
-        if self.filepath is not None and _same_file(self.filepath, path):
+        if self._file_path is not None and _same_file(self._file_path, path):
             self._reopen(path)
 
     def _write_file(self, path: Path) -> None:
@@ -574,17 +582,17 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         metadata, no writes to the array, checksums present) is not touched. After
         closing, the MLArray instance no longer has an attached array.
         """
-        if self.filepath is not None and self._persistent and not self._unchanged():
+        if self._file_path is not None and self._persistent and not self._unchanged():
             self.meta.validate()
             if self._store is None:
                 self._store = open_file_array(
-                    self.filepath, mode="a", mmap_mode=None, dparams=self._dparams
+                    self._file_path, mode="a", mmap_mode=None, dparams=self._dparams
                 )
             self._flush_metadata(integrity=chunk_checksums(self._store))
             self._checksums_current = True
         self._store = None
         self._verifier = None
-        self.filepath = None
+        self._file_path = None
 
     def _unchanged(self) -> bool:
         """Whether a file opened for writing still holds exactly what this handle has.
@@ -595,8 +603,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         return self._checksums_current and self.meta.to_mapping() == self._stored_meta
 
     def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
-        assert self.filepath is not None
-        with blosc2_errors(self.filepath, "writing metadata", writing=True):
+        assert self._file_path is not None
+        with blosc2_errors(self._file_path, "writing metadata", writing=True):
             write_file_metadata(self._store, self.meta, integrity=integrity)
 
     # ----------------------------------------------------------- representations
@@ -664,7 +672,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             self.meta.blosc2.reset()
 
     def _detach(self) -> None:
-        self.filepath, self.mode, self.mmap_mode = None, None, None
+        self._file_path, self.mode, self.mmap_mode = None, None, None
         self._read_only = self._persistent = self._checksums_current = False
         self._verifier = None
 
@@ -699,6 +707,24 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     # --------------------------------------------------------------- properties
     @property
+    def meta(self) -> Meta:
+        """The metadata; its sections are assignable, the container itself is not."""
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: object) -> None:
+        raise ReadOnlyFieldError(
+            f"MLArray.meta cannot be replaced (got {type(value).__name__}): it describes "
+            "this array; assign its sections instead (image.meta.spatial = ..., "
+            "image.meta.source = ...) or merge with image.meta.copy_from(other, overwrite=True)"
+        )
+
+    @property
+    def filepath(self) -> str | None:
+        """Path of the file this array is attached to, as a string; None when in memory."""
+        return None if self._file_path is None else str(self._file_path)
+
+    @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
         if self._pending is not None:
@@ -731,7 +757,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         store = self._require_array("write")
         if self._read_only:
             raise ReadOnlyError(
-                f"{self.filepath}: opened read-only (mode={self.mode!r}, "
+                f"{self._file_path}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
         if self._frame_borrowed:
@@ -748,7 +774,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def __repr__(self) -> str:
         if self.shape is None:
             return "MLArray(no array)"
-        where = f", file={str(self.filepath)!r}" if self.filepath is not None else ""
+        where = f", file={str(self._file_path)!r}" if self._file_path is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
 
 
