@@ -62,3 +62,30 @@ def test_meta_cannot_be_replaced_but_its_sections_can(tmp_path: Path) -> None:
     assert reread.meta.is_seg.value is True
     with pytest.raises(AttributeError):
         reread.meta = {"PatientID": "c"}  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, (None, None)),
+        ({"spacing": [1.0, 2.0, 3.0]}, (3, 3)),
+        ({"origin": [0.0, 0.0]}, (2, 2)),
+        ({"direction": np.eye(3)}, (3, 3)),
+        ({"affine": np.eye(3)}, (2, 2)),
+        ({"axis_labels": ["channel", "spatial_x", "spatial_y"]}, (3, 2)),
+        (
+            {"axis_labels": ["temporal", "spatial", "spatial", "spatial"], "spacing": [1, 1, 1]},
+            (4, 3),
+        ),
+    ],
+)
+def test_metadata_only_files_report_ndim_from_their_metadata(
+    tmp_path: Path, kwargs: dict[str, object], expected: tuple[int | None, int | None]
+) -> None:
+    image = MLArray(**kwargs)  # type: ignore[arg-type]
+    assert (image.ndim, image.spatial_ndim) == expected
+    path = tmp_path / "meta_only.mla"
+    image.save(path)
+    for reread in (MLArray.open(path), MLArray.load(path), MLArray(path)):
+        assert reread.shape is None
+        assert (reread.ndim, reread.spatial_ndim) == expected

@@ -742,13 +742,17 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     @property
     def ndim(self) -> int | None:
-        """Number of spatial and non-spatial dimensions, or None if no array is loaded."""
+        """Number of spatial and non-spatial dimensions, or None if not determinable.
+
+        The array's when there is one; for metadata only, from the axis labels or
+        the length of the geometry (see :attr:`MetaSpatial.ndim`).
+        """
         shape = self.shape
-        return None if shape is None else len(shape)
+        return self.meta.spatial.ndim if shape is None else len(shape)
 
     @property
     def spatial_ndim(self) -> int | None:
-        """Number of spatial dimensions, or None if no array is loaded."""
+        """Number of spatial dimensions, or None if not determinable."""
         ndim = self.ndim
         mask = self.meta.spatial.spatial_axis_mask
         return ndim if ndim is None or mask is None else sum(mask)
