@@ -19,7 +19,7 @@ from mlarray._constructors import Constructors, as_shape
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
-from mlarray._layout import ArrayLayout, plan_layout, record_layout
+from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
 from mlarray._storage import (
@@ -539,6 +539,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             ValueError: If the metadata is invalid or not JSON-serializable.
         """
         path = check_mla_path(filepath, must_exist=False)
+        fit_patch_to_labels(self.meta)
         self.meta.validate()
         atomic_write(path, self._write_file)
         if self._file_path is not None and _same_file(self._file_path, path):
@@ -583,6 +584,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         closing, the MLArray instance no longer has an attached array.
         """
         if self._file_path is not None and self._persistent and not self._unchanged():
+            fit_patch_to_labels(self.meta)
             self.meta.validate()
             if self._store is None:
                 self._store = open_file_array(
@@ -748,7 +750,9 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         the length of the geometry (see :attr:`MetaSpatial.ndim`).
         """
         shape = self.shape
-        return self.meta.spatial.ndim if shape is None else len(shape)
+        if shape is not None:
+            return len(shape)
+        return None if self.meta._has_array.value else self.meta.spatial.ndim  # closed: None
 
     @property
     def spatial_ndim(self) -> int | None:
