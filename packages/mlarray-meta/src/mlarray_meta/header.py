@@ -6,7 +6,7 @@ an older writer replaced the legacy entry after it, see
 :meth:`HeaderMapping.from_frame`), otherwise the legacy ``mlarray`` 0.0.54 entry
 under ``"mlarray"``. Turning the
 mapping into a ``Meta`` object is left to the caller
-(``Meta.from_mapping(header.meta)``).
+(``meta_from_file(header.meta, source=...)``, which reads leniently).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from mlarray_meta.codec import (
 )
 from mlarray_meta.errors import FileFormatError, MLArrayError
 from mlarray_meta.frame import ChunkDecoder, FrameInfo, read_frame
-from mlarray_meta.meta import Meta
+from mlarray_meta.meta import Meta, meta_from_file
 
 __all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]
 
@@ -219,7 +219,7 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
     """
     mapping = read_header_mapping(path, decompress=decompress)
     try:
-        meta = Meta.from_mapping(mapping.meta)
+        meta = meta_from_file(mapping.meta, source=mapping.path)
     except MLArrayError as exc:
         raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
     if mapping.origin is None:
