@@ -95,9 +95,16 @@ def tests(session: nox.Session) -> None:
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
     install_all(session, *TEST_DEPS)
     session.run(
-        "pytest", "tests", "--ignore=tests/interop", "-p", "no:cacheprovider", *session.posargs
+        "pytest",
+        "tests",
+        "--ignore=tests/interop",
+        "--ignore=tests/napari",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
     )
     session.notify("interop")
+    session.notify("napari_legacy")
 
 
 @nox.session(python=PYTHON)
@@ -123,6 +130,43 @@ def interop(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
         env={"MLARRAY_LEGACY_PYTHON": str(legacy / "bin" / "python")},
+    )
+
+
+# napari-mlarray's 3D box layers come from napari-bbox-fix, which napari 0.9 no longer
+# accepts (an abstract slicing method); 0.6.6 is the napari the plugin works with.
+NAPARI_DEPS = ("napari[pyqt5]==0.6.6", "napari-mlarray")
+
+
+@nox.session(python=PYTHON)
+def napari_legacy(session: nox.Session) -> None:
+    """napari-mlarray (PyPI, written for mlarray 0.0.54) reading and writing with our wheels.
+
+    Follows docs/installation.md: installing the plugin pulls in the old ``mlarray``
+    distribution, which our import refuses; uninstalling it and reinstalling
+    mlarray-core fixes that. The tests run napari on Qt's offscreen platform.
+    """
+    wheels = build_wheels(session)
+    session.install(
+        str(wheels["mlarray-meta"]), str(wheels["mlarray-core"]), *NAPARI_DEPS, *TEST_DEPS
+    )
+    session.install(str(wheels["mlarray-io"]), "--no-deps")
+    clash = session.run(
+        "python", "-c", "import mlarray_io", success_codes=[1], silent=True, log=False
+    )
+    if "DistributionConflictError" not in str(clash):
+        session.error(f"import mlarray_io did not refuse the mixed installation: {clash}")
+    session.run("python", "-m", "pip", "uninstall", "--yes", "mlarray")
+    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-core"]))
+    session.run(
+        "pytest",
+        "tests/napari",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::DeprecationWarning",  # napari's own, raised while pytest loads its plugins
+        *session.posargs,
+        env={"QT_QPA_PLATFORM": "offscreen"},
     )
 
 
