@@ -291,7 +291,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        image._checksums_current = header.mapping.integrity is not None
+        mapping = header.mapping
+        image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
         image._pending = _PendingOpen(opened, verify)
         meta = header.meta
         if image._persistent:
@@ -367,7 +368,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
         if pending.verify and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
+            self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping)
 
     @classmethod
     def create(
@@ -478,7 +479,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image.filepath = None
         image._frame_borrowed = True
         if verify and image._store is not None:
-            verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+            verifier = ChunkVerifier.for_file(path, store, header.mapping)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
