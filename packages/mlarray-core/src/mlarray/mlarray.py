@@ -136,6 +136,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._persistent = False
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
+        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
         self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
@@ -293,7 +294,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
         mapping = header.mapping
         image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
-        image._pending = _PendingOpen(opened, verify)
+        image._pending = _PendingOpen(opened)
+        image._verify_reads = verify
         meta = header.meta
         if image._persistent:
             image._stored_meta = meta.to_mapping()
@@ -367,7 +369,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._attach_file(self.filepath, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
-        if pending.verify and self._store_value is not None:
+        if self._verify_reads and self._store_value is not None:
             self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping)
 
     @classmethod
@@ -758,7 +760,6 @@ class _PendingOpen:
     """A file :meth:`MLArray.open` read the header of, attached on first data access."""
 
     opened: OpenedHeader
-    verify: bool
 
     @property
     def shape(self) -> tuple[int, ...] | None:
