@@ -142,6 +142,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._persistent = False
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
+        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
         self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
@@ -297,8 +298,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        image._checksums_current = header.mapping.integrity is not None
-        image._pending = _PendingOpen(opened, verify)
+        mapping = header.mapping
+        image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
+        image._pending = _PendingOpen(opened)
+        image._verify_reads = verify
         meta = header.meta
         if image._persistent:
             image._stored_meta = meta.to_mapping()
@@ -372,10 +375,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._attach_file(self._file_path, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
-        if pending.verify and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(
-                self._file_path, store, header.mapping.integrity
-            )
+        if self._verify_reads and self._store_value is not None:
+            self._verifier = ChunkVerifier.for_file(self._file_path, store, header.mapping)
 
     @classmethod
     def create(
@@ -486,7 +487,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
-            verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+            verifier = ChunkVerifier.for_file(path, store, header.mapping)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
@@ -787,7 +788,6 @@ class _PendingOpen:
     """A file :meth:`MLArray.open` read the header of, attached on first data access."""
 
     opened: OpenedHeader
-    verify: bool
 
     @property
     def shape(self) -> tuple[int, ...] | None:
