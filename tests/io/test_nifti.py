@@ -114,7 +114,7 @@ def test_label_map_intent_marks_segmentation_and_stays_integer(tmp_path: Path) -
     )
 
 
-def test_float_label_map_becomes_integer_and_is_written_back_as_float(tmp_path: Path) -> None:
+def test_float_label_map_becomes_unsigned_and_is_written_as_labels(tmp_path: Path) -> None:
     labels = np.random.default_rng(2).integers(0, 300, size=(9, 8, 7)).astype(np.float32)
     source = write_scanner_nifti(tmp_path / "seg.nii", labels, np.eye(4))
     image = mlarray_io.load(source, is_seg=True)
@@ -122,13 +122,16 @@ def test_float_label_map_becomes_integer_and_is_written_back_as_float(tmp_path: 
     assert image.meta.is_seg.value is True
     np.testing.assert_array_equal(image.to_numpy(), labels)
     mlarray_io.save(image, tmp_path / "back.nii")
-    assert (tmp_path / "back.nii").read_bytes() == source.read_bytes()
+    written = nib.load(tmp_path / "back.nii")
+    assert written.get_data_dtype() == np.uint16
+    assert int(written.header["intent_code"]) == 1002
+    np.testing.assert_array_equal(np.asanyarray(written.dataobj), labels)
 
 
 def test_fractional_values_are_refused_as_a_label_map(tmp_path: Path) -> None:
     values = np.full((4, 4, 4), 0.5, dtype=np.float32)
     source = write_scanner_nifti(tmp_path / "prob.nii", values, np.eye(4))
-    with pytest.raises(MetaValidationError, match=r"prob\.nii.*not integers"):
+    with pytest.raises(MetaValidationError, match=r"prob\.nii.*found the fractional value 0.5"):
         mlarray_io.load(source, is_seg=True)
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mlarray._labels import label_problem
 from mlarray.errors import MetaValidationError
 
-__all__ = ["as_label_map", "narrow_float", "native", "scaled", "unscaled"]
+__all__ = ["as_label_map", "label_dtype", "narrow_float", "native", "scaled", "unscaled"]
 
 Array = npt.NDArray[Any]
 
@@ -133,27 +134,35 @@ def unscaled(
     return None
 
 
+def label_dtype(highest: int) -> np.dtype[Any]:
+    """The smallest unsigned integer dtype holding labels ``0..highest``."""
+    return next(
+        np.dtype(dtype)
+        for dtype in (np.uint8, np.uint16, np.uint32, np.uint64)
+        if highest <= np.iinfo(dtype).max
+    )
+
+
 def as_label_map(values: Array, where: str) -> Array:
-    """Return a label map with an integer dtype (integral floats become integers).
+    """Return labels in the smallest unsigned integer dtype that holds them.
+
+    A label map holds integers >= 0: integral floats and wider integer dtypes
+    are narrowed (uint8 for labels up to 255), booleans become uint8.
 
     Args:
         values: The voxel values.
         where: The file or object, for error messages.
 
     Raises:
-        MetaValidationError: If float values are not all integers.
+        MetaValidationError: If a value is fractional, negative or not finite.
     """
-    if values.dtype.kind not in "fc" or values.size == 0:
-        return values
-    if values.dtype.kind == "c" or not np.all(np.isfinite(values)):
-        raise MetaValidationError(f"{where}: is_seg=True but the values are not all finite reals")
-    fractional = values[values != np.round(values)]
-    if fractional.size:
+    problem = label_problem(values)
+    if problem is not None:
         raise MetaValidationError(
-            f"{where}: is_seg=True but the values are not integers (e.g. {fractional.flat[0]!r}); "
-            "a label map must hold integer labels"
+            f"{where}: is_seg=True but the values are not labels: found {problem} "
+            "(a label map holds integers >= 0)"
         )
-    dtype = _narrowest_int(int(values.min()), int(values.max()))
-    if dtype is None:
-        raise MetaValidationError(f"{where}: is_seg=True but the labels do not fit in 64 bits")
+    dtype = label_dtype(int(values.max()) if values.size else 0)
+    if values.dtype == dtype:
+        return native(values)
     return values.astype(dtype)

@@ -53,7 +53,10 @@ def _save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
         return
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
     try:
-        mlarray_io.save(image, staging / dst.name)
+        try:
+            mlarray_io.save(image, staging / dst.name)
+        except MLArrayError as exc:  # name the output, not the staging folder
+            raise type(exc)(str(exc).replace(str(staging / dst.name), str(dst))) from exc
         written = sorted(staging.iterdir(), key=lambda path: path.name == dst.name)
         for path in written:
             os.replace(path, dst.parent / path.name)
