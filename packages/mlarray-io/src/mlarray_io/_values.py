@@ -22,7 +22,7 @@ import numpy.typing as npt
 from mlarray._labels import label_problem
 from mlarray.errors import MetaValidationError
 
-__all__ = ["as_label_map", "label_dtype", "narrow_float", "native", "scaled", "unscaled"]
+__all__ = ["as_label_map", "narrow_float", "native", "scaled", "unscaled"]
 
 Array = npt.NDArray[Any]
 
@@ -45,10 +45,24 @@ def _offset(inter: float | None) -> float:
     return 0.0 if inter is None or not math.isfinite(inter) else float(inter)
 
 
+_UNSIGNED = tuple(
+    (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
+    for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+)
+_SIGNED = tuple(
+    (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
+    for t in (np.int8, np.int16, np.int32, np.int64)
+)
+
+
 def _narrowest_int(lo: int, hi: int) -> np.dtype[Any] | None:
-    """The smallest integer dtype holding ``lo`` and ``hi`` (None if none does)."""
-    dtype = np.result_type(np.min_scalar_type(lo), np.min_scalar_type(hi))
-    return dtype if dtype.kind in "iu" else None
+    """The smallest integer dtype holding every value from ``lo`` to ``hi`` (None if none does).
+
+    The range decides, not the dtypes of its ends: -1023..975 fits int16, though
+    975 alone would be uint16 and the two dtypes together int32.
+    """
+    candidates = _UNSIGNED if lo >= 0 else _SIGNED
+    return next((dtype for dtype, low, high in candidates if low <= lo and hi <= high), None)
 
 
 def _integral_result_dtype(raw: Array, slope: int, inter: int) -> np.dtype[Any] | None:
@@ -134,15 +148,6 @@ def unscaled(
     return None
 
 
-def label_dtype(highest: int) -> np.dtype[Any]:
-    """The smallest unsigned integer dtype holding labels ``0..highest``."""
-    return next(
-        np.dtype(dtype)
-        for dtype in (np.uint8, np.uint16, np.uint32, np.uint64)
-        if highest <= np.iinfo(dtype).max
-    )
-
-
 def as_label_map(values: Array, where: str) -> Array:
     """Return labels in the smallest unsigned integer dtype that holds them.
 
@@ -162,7 +167,9 @@ def as_label_map(values: Array, where: str) -> Array:
             f"{where}: is_seg=True but the values are not labels: found {problem} "
             "(a label map holds integers >= 0)"
         )
-    dtype = label_dtype(int(values.max()) if values.size else 0)
+    dtype = _narrowest_int(0, int(values.max()) if values.size else 0)
+    if dtype is None:
+        raise MetaValidationError(f"{where}: is_seg=True but the labels do not fit in 64 bits")
     if values.dtype == dtype:
         return native(values)
     return values.astype(dtype)
