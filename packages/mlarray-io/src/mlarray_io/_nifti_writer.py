@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from mlarray_io._cast import cast_hint
 from mlarray_io._geometry import TEMPORAL, geometry_fields, restrict
 from mlarray_io._nifti_header import (
     NIFTI_INTENT_LABEL,
@@ -59,7 +60,9 @@ def _set_values(
     try:
         header.set_data_dtype(values.dtype)
     except _nibabel().spatialimages.HeaderDataError as exc:
-        raise ImageFormatError(f"{where}: NIfTI cannot store {values.dtype} values") from exc
+        raise ImageFormatError(
+            f"{where}: NIfTI cannot store {values.dtype} values{cast_hint(values.dtype)}"
+        ) from exc
     header.set_slope_inter(None, None)
     return values
 

@@ -31,7 +31,7 @@ from mlarray_io.errors import ImageFormatError
 from mlarray_meta._base import managed_writes
 from mlarray_meta.spatial import is_spatial_label
 
-__all__ = ["Volume", "from_volume", "reoriented", "to_volume"]
+__all__ = ["Volume", "from_volume", "reoriented", "to_volume", "with_values"]
 
 _RAS_NAMES = (None, "RAS", "RAS+", "unknown")
 _LPS_NAMES = ("LPS", "LPS+")
@@ -100,6 +100,14 @@ def from_volume(volume: Volume, *, reorient: bool = False, is_seg: bool | None =
     with managed_writes():
         image.meta._image_meta_format = MetaImageFormat(volume.image_format)
     return image
+
+
+def with_values(image: MLArray, values: npt.NDArray[Any]) -> MLArray:
+    """``image`` holding ``values`` (same shape) instead of its own, with all its metadata."""
+    result = MLArray(values, copy=image, compressed=False)
+    with managed_writes():
+        result.meta._image_meta_format = MetaImageFormat(image.meta._image_meta_format.value)
+    return result
 
 
 def _values_of(volume: Volume, is_seg: bool | None) -> tuple[bool | None, npt.NDArray[Any]]:
