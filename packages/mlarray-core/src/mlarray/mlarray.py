@@ -19,6 +19,7 @@ from mlarray._constructors import Constructors, as_shape
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
+from mlarray._labels import check_label_store
 from mlarray._layout import ArrayLayout, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
@@ -537,10 +538,14 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
         Raises:
             RuntimeError: If the file extension is not ".mla" or writing fails.
-            ValueError: If the metadata is invalid or not JSON-serializable.
+            ValueError: If the metadata is invalid or not JSON-serializable, or
+                ``meta.is_seg`` is True and the array holds values that are not
+                labels (fractional, negative or not finite).
         """
         path = check_mla_path(filepath, must_exist=False)
         self.meta.validate()
+        if self.meta.is_seg.value is True and self._store is not None:
+            check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
         if self._file_path is not None and _same_file(self._file_path, path):
             self._reopen(path)
