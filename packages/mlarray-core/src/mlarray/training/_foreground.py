@@ -23,8 +23,10 @@ _SLAB_BYTES: Final = 32 * 2**20
 
 
 class _Sliceable(Protocol):
-    shape: Any
-    dtype: Any
+    @property
+    def shape(self) -> Any: ...
+    @property
+    def dtype(self) -> Any: ...
 
     def __getitem__(self, key: Any) -> Any: ...
 
