@@ -372,7 +372,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                     f"{self._file_path}: the file was replaced since it was opened for "
                     "writing; open it again"
                 )
-            self.meta = header.meta
+            self._meta = header.meta
         self._attach_file(self._file_path, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
@@ -751,10 +751,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """Number of spatial and non-spatial dimensions, or None if not determinable.
 
         The array's when there is one; for metadata only, from the axis labels or
-        the length of the geometry (see :attr:`MetaSpatial.ndim`).
+        the length of the geometry (see :attr:`MetaSpatial.ndim`); None once a
+        file's array is closed, as in mlarray 0.0.54.
         """
         shape = self.shape
-        return self.meta.spatial.ndim if shape is None else len(shape)
+        if shape is not None:
+            return len(shape)
+        return None if self.meta._has_array.value else self.meta.spatial.ndim
 
     @property
     def spatial_ndim(self) -> int | None:
