@@ -425,7 +425,7 @@ def test_copy_does_not_take_the_layout_of_the_source() -> None:
     image = MLArray(_volume((20, 20, 20)), copy=base)
     assert image.meta.blosc2.chunk_size != [2, 3, 4]
     assert image.meta.spatial.shape == [20, 20, 20]
-    assert image.meta.blosc2.patch_size == [20, 20, 20]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
 
 
 def test_copy_must_be_an_mlarray() -> None:
@@ -521,7 +521,7 @@ def test_decompress_clears_blosc2_meta_and_compress_restores_it() -> None:
 def test_compress_with_default_patch_and_params() -> None:
     image = MLArray(_volume((20, 30, 40)), compressed=False)
     image.compress(cparams={"codec": blosc2.Codec.ZSTD, "clevel": 3}, dparams={"nthreads": 2})
-    assert image.meta.blosc2.patch_size == [20, 30, 40]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
     assert image.meta.blosc2.cparams["codec"] == blosc2.Codec.ZSTD.value
     assert image.meta.blosc2.cparams["clevel"] == 3
     assert image.meta.blosc2.dparams == {"nthreads": 2}

@@ -59,6 +59,7 @@ PUBLIC_ALL = [
 ERRORS_ALL = [
     "ChecksumError",
     "CodecRequiredError",
+    "DistributionConflictError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
@@ -189,6 +190,7 @@ def test_errors_module_surface() -> None:
         ("UnsafeMetadataError", ValueError),
         ("UnsupportedVersionError", ValueError),
         ("ChecksumError", ValueError),
+        ("DistributionConflictError", ImportError),
     ],
 )
 def test_every_error_is_an_mlarray_error_and_the_promised_builtin(

@@ -20,7 +20,7 @@ from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._labels import check_label_store
-from mlarray._layout import ArrayLayout, plan_layout, record_layout
+from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
 from mlarray._storage import (
@@ -543,6 +543,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 labels (fractional, negative or not finite).
         """
         path = check_mla_path(filepath, must_exist=False)
+        fit_patch_to_labels(self.meta)
         self.meta.validate()
         if self.meta.is_seg.value is True and self._store is not None:
             check_label_store(self._store, str(path))
@@ -589,6 +590,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         closing, the MLArray instance no longer has an attached array.
         """
         if self._file_path is not None and self._persistent and not self._unchanged():
+            fit_patch_to_labels(self.meta)
             self.meta.validate()
             if self._store is None:
                 self._store = open_file_array(
@@ -757,7 +759,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         shape = self.shape
         if shape is not None:
             return len(shape)
-        return None if self.meta._has_array.value else self.meta.spatial.ndim
+        return None if self.meta._has_array.value else self.meta.spatial.ndim  # closed: None
 
     @property
     def spatial_ndim(self) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import mlarray._clash  # noqa: F401  # also when the old package replaced mlarray/__init__.py
 from mlarray import MLArray
 from mlarray.errors import MetaTypeError, MetaValidationError, MLArrayFileError
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix

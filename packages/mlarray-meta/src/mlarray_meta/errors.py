@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ChecksumError",
     "CodecRequiredError",
+    "DistributionConflictError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
@@ -79,3 +80,7 @@ class ChecksumError(FileFormatError):
 
 class ReadOnlyFieldError(MLArrayError, AttributeError):
     """A metadata field managed by the MLArray container was assigned or mutated by a user."""
+
+
+class DistributionConflictError(MLArrayError, ImportError):
+    """Two installed distributions provide the same import package (``mlarray``)."""
