@@ -17,6 +17,7 @@ from typing import Any
 from mlarray import cli
 from mlarray.errors import MLArrayError
 from mlarray_io._cast import parse_dtype
+from mlarray_io._masks import MASK_PATTERNS, MaskRule
 from mlarray_io._sources import image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
@@ -104,6 +105,20 @@ def register(subcommands: Any) -> None:
         help="convert the values to this dtype first (float32 for float16 images, "
         "which NIfTI and ITK cannot store); values it cannot hold are refused",
     )
+    parser.add_argument(
+        "--seg",
+        action="store_true",
+        help="every input is a label map (stored as uint8/uint16 labels, marked is_seg)",
+    )
+    parser.add_argument(
+        "--seg-pattern",
+        dest="seg_patterns",
+        action="append",
+        metavar="PATTERN",
+        help="inputs whose file name (or, for a pattern with '/', path) matches are label "
+        "maps; repeat for several; replaces the default patterns "
+        f"{' '.join(MASK_PATTERNS)}",
+    )
     parser.set_defaults(func=run)
 
 
@@ -126,23 +141,33 @@ def _report(summary: ConversionSummary, summary_path: Path) -> None:
         print(f"FAILED {record.source}: {reason}", file=sys.stderr)
 
 
-def run(arguments: argparse.Namespace) -> int:
-    """Convert one image or a dataset; exit status 1 if any input failed."""
-    dst = Path(arguments.dst)
-    load_options: dict[str, Any] = {}
-    if arguments.backend is not None:
-        load_options["backend"] = arguments.backend
-    if arguments.patch_size is not None:
-        load_options["patch_size"] = arguments.patch_size
-    if arguments.preset is not None:
-        load_options["cparams"] = arguments.preset
-    if arguments.cast is not None:
-        load_options["cast"] = arguments.cast
-    if _is_single_image(arguments.src, dst):
-        start = time.perf_counter()
-        convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)
-        print(f"{arguments.src} -> {dst} ({time.perf_counter() - start:.2f} s)")
-        return 0
+def _options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The conversion options given on the command line."""
+    given = {
+        "backend": arguments.backend,
+        "patch_size": arguments.patch_size,
+        "cparams": arguments.preset,
+        "cast": arguments.cast,
+        "is_seg": True if arguments.seg else None,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
+    """Convert SRC to DST; SRC is a label map if asked for or if its path says so."""
+    src = Path(arguments.src)
+    rule = MaskRule.from_patterns(arguments.seg_patterns)
+    if "is_seg" not in options and rule.match(src, src.parent.parent):
+        options = {**options, "is_seg": True}
+    start = time.perf_counter()
+    convert_file(src, dst, overwrite=arguments.overwrite, **options)
+    kind = "label map, " if options.get("is_seg") else ""
+    print(f"{arguments.src} -> {dst} ({kind}{time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+def _convert_many(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
+    """Convert the dataset SRC into the folder DST; write and print the summary."""
     summary = convert_dataset(
         arguments.src,
         dst,
@@ -150,13 +175,23 @@ def run(arguments: argparse.Namespace) -> int:
         scheduler=arguments.scheduler,
         overwrite=arguments.overwrite,
         progress=arguments.progress,
-        **load_options,
+        seg_patterns=arguments.seg_patterns,
+        **options,
     )
     summary_path = arguments.summary or dst / SUMMARY_NAME
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")
     _report(summary, summary_path)
     return 0 if summary.ok else 1
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Convert one image or a dataset; exit status 1 if any input failed."""
+    dst = Path(arguments.dst)
+    options = _options(arguments)
+    if _is_single_image(arguments.src, dst):
+        return _convert_one(arguments, dst, options)
+    return _convert_many(arguments, dst, options)
 
 
 def convert_main(argv: Sequence[str] | None = None) -> int:
