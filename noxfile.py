@@ -215,7 +215,14 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --quick`` takes under two minutes; other arguments go to
     benchmarks/run.py (``--formats``, ``--datasets``, ``--out``, ``--markdown``).
     A legacy package that fails to install shows as FAILED in the tables.
+
+    ``nox -s bench -- --loader`` runs the training-loader benchmark instead
+    (benchmarks/loader/run.py): ours against nnU-Net's, medh5's and TorchIO's
+    loaders, each peer in its own venv; other arguments go to that script.
     """
+    if "--loader" in session.posargs:
+        loader_bench(session, [arg for arg in session.posargs if arg != "--loader"])
+        return
     install_all(session, "zarr>=3", "h5py", "hdf5plugin", "nilearn", "matplotlib")
     legacy = Path(session.create_tmp()) / "legacy-venv"
     if not (legacy / "bin" / "python").exists():
@@ -232,6 +239,32 @@ def bench(session: nox.Session) -> None:
         *("--legacy-python", str(legacy / "bin" / "python")),
         *session.posargs,
     )
+
+
+# The peers of the loader benchmark, each installed in a venv of its own.
+LOADER_PEERS = {
+    "nnunet": ("nnunetv2==2.8.1",),
+    "medh5": ("medh5==2.2.3",),
+    "torchio": ("torchio==1.2.1",),
+}
+
+
+def loader_bench(session: nox.Session, arguments: list[str]) -> None:
+    """Set up the peers' venvs (with the CPU build of PyTorch) and run the loader benchmark."""
+    install_all(session, TORCH_CPU, "matplotlib")
+    check_cpu_torch(session)
+    peers = []
+    for name, packages in LOADER_PEERS.items():
+        venv = Path(session.create_tmp()) / f"loader-{name}"
+        python = venv / "bin" / "python"
+        if not python.exists():
+            session.run("python", "-m", "venv", str(venv))
+            session.run(
+                str(python), "-m", "pip", "install", "--quiet", *packages, TORCH_CPU, external=True
+            )
+        check_cpu_torch(session, str(python))
+        peers += [f"--{name}-python", str(python)]
+    session.run("python", str(ROOT / "benchmarks" / "loader" / "run.py"), *peers, *arguments)
 
 
 @nox.session(python=PYTHON)

@@ -19,7 +19,7 @@ from mlarray.errors import MetaValidationError
 from mlarray.training._cases import Case
 from mlarray.training._reader import CaseFiles, OpenCase, read_box
 from mlarray.training._sampler import NoForegroundWarning, PatchRequest, PatchSampler
-from mlarray.training._torch import require_torch
+from mlarray.training._torch import batch_tensor, require_torch
 
 __all__ = ["EpochKeys", "PatchDataset"]
 
@@ -109,12 +109,13 @@ class PatchDataset:
         box = self.sampler.box_shape(len(first.shape))
         patch = self.sampler.patch_shape(len(first.shape))
         size = len(requests)
-        image = np.empty((size, first.channels, *patch), dtype=_dtype(first))
+        batch: dict[str, Any] = {}
+        image = self._allocate(batch, "image", (size, first.channels, *patch), _dtype(first))
         label = None
         if first.label is not None:
             dtype = np.result_type(first.label.array.dtype, np.min_scalar_type(self.label_pad))
-            label = np.empty((size, 1, *patch), dtype=dtype)
-        boxes = np.empty((size, len(box), 2), dtype=np.int64)
+            label = self._allocate(batch, "label", (size, 1, *patch), dtype)
+        boxes = self._allocate(batch, "box", (size, len(box), 2), np.dtype(np.int64))
         names = []
         for row, request in enumerate(requests):
             case = self._place(request, row, boxes, first.channels, label is not None)
@@ -125,10 +126,20 @@ class PatchDataset:
                 target = case.label.target(label, row, box)
                 read_box(case.label, tuple(boxes[row, :, 0]), box, target, self.label_pad)
             names.append(case.case.name)
-        batch: dict[str, Any] = {"image": image, "case": names, "box": boxes}
-        if label is not None:
-            batch["label"] = label
-        return self._converted(batch)
+        batch["case"] = names
+        return batch
+
+    def _allocate(
+        self, batch: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype[Any]
+    ) -> np.ndarray[Any, Any]:
+        """Put a new output array (or tensor) in ``batch[key]``; return it as a NumPy array."""
+        if self.tensors:
+            batch[key] = batch_tensor(shape, dtype)
+            shared: np.ndarray[Any, Any] = batch[key].numpy()
+            return shared
+        array = np.empty(shape, dtype)
+        batch[key] = array
+        return array
 
     def _place(
         self, request: PatchRequest, row: int, boxes: Any, channels: int, labelled: bool
@@ -157,12 +168,6 @@ class PatchDataset:
         boxes[row, :, 0] = start
         boxes[row, :, 1] = [s + b for s, b in zip(start, box, strict=True)]
         return case
-
-    def _converted(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if not self.tensors:
-            return batch
-        torch = require_torch("PatchDataset(tensors=True)")
-        return {k: v if k == "case" else torch.from_numpy(v) for k, v in batch.items()}
 
 
 def _dtype(case: OpenCase) -> np.dtype[Any]:

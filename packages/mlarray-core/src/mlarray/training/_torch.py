@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from mlarray.errors import MLArrayError
 
-__all__ = ["TorchMissingError", "require_torch"]
+__all__ = ["TorchMissingError", "batch_tensor", "require_torch"]
 
 
 class TorchMissingError(MLArrayError, ImportError):
@@ -29,3 +31,17 @@ def require_torch(purpose: str) -> Any:
             f'{purpose} needs PyTorch, which is not installed: pip install "mlarray-core[torch]"'
         ) from exc
     return torch
+
+
+def batch_tensor(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
+    """An uninitialised tensor for a batch; in shared memory inside a DataLoader worker.
+
+    A worker's batch travels to the main process through shared memory: a tensor
+    allocated there from the start is sent as a handle, where any other would be
+    copied into shared memory first.
+    """
+    torch = require_torch("PatchDataset(tensors=True)")
+    tensor = torch.from_numpy(np.empty(shape, dtype))
+    if torch.utils.data.get_worker_info() is not None:
+        tensor = torch.empty(shape, dtype=tensor.dtype).share_memory_()
+    return tensor
