@@ -26,7 +26,9 @@ IMPORT_NAMES = {
 }
 PYTHON = "3.11"
 TEST_DEPS = ("pytest>=8.0", "hypothesis>=6.100")
-IO_EXTRAS = "[dask]"
+IO_EXTRAS = "[dask,zarr]"
+# The NGFF library whose reader and spec models check our OME-Zarr output.
+ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
 
 
@@ -93,7 +95,7 @@ def tests(session: nox.Session) -> None:
     session.notify("versions")
     session.notify("tests_meta")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    install_all(session, *TEST_DEPS)
+    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
     session.run(
         "pytest", "tests", "--ignore=tests/interop", "-p", "no:cacheprovider", *session.posargs
     )

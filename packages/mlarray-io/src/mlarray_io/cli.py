@@ -18,6 +18,7 @@ from mlarray import cli
 from mlarray_io._sources import image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
+from mlarray_io.omezarr import is_ome_zarr
 
 __all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
 
@@ -28,6 +29,13 @@ def _worker_count(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    return value
+
+
+def _level_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 level, got {value}")
     return value
 
 
@@ -88,12 +96,20 @@ def register(subcommands: Any) -> None:
         choices=("fast", "compact"),
         help="compression of .mla outputs: fast patch reads (default) or smaller files",
     )
+    parser.add_argument(
+        "--levels",
+        type=_level_count,
+        metavar="N",
+        help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
+    )
     parser.set_defaults(func=run)
 
 
 def _is_single_image(src: str, dst: Path) -> bool:
     """Whether SRC names one image (a file or a DICOM series with a file as DST)."""
     path = Path(src)
+    if is_ome_zarr(path):
+        return True
     if is_dicom_folder(path):
         return image_suffix(dst) is not None
     return not glob.has_magic(src) and not path.is_dir()
@@ -120,6 +136,8 @@ def run(arguments: argparse.Namespace) -> int:
         load_options["patch_size"] = arguments.patch_size
     if arguments.preset is not None:
         load_options["cparams"] = arguments.preset
+    if arguments.levels is not None:
+        load_options["levels"] = arguments.levels
     if _is_single_image(arguments.src, dst):
         start = time.perf_counter()
         convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlarray_io
-from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
 from mlarray_io.errors import (
     ConversionError,
@@ -18,6 +18,7 @@ from mlarray_io.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 
 if TYPE_CHECKING:
     from mlarray import MLArray
@@ -27,7 +28,7 @@ __all__ = ["convert_file"]
 
 def _check_output(dst: Path, *, overwrite: bool) -> None:
     """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
-    if image_suffix(dst) is None:
+    if image_suffix(dst) is None and not is_ome_zarr(dst):
         raise UnsupportedFormatError(
             f"{dst}: unknown output format; expected {', '.join(IMAGE_SUFFIXES)}"
         )
@@ -68,6 +69,7 @@ def convert_file(
     overwrite: bool = False,
     patch_size: int | Sequence[int] | str | None = "default",
     cparams: dict[str, Any] | str | None = None,
+    levels: int = 1,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -84,6 +86,8 @@ def convert_file(
             (as in :class:`mlarray.MLArray`; ``"default"`` is 192 per spatial axis).
         cparams: For ``.mla`` outputs, a compression preset (``"fast"``,
             ``"compact"``) or Blosc2 parameters; None keeps the default.
+        levels: For ``.ome.zarr`` outputs, the resolution levels to write (see
+            :func:`mlarray_io.to_ome_zarr`).
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
             ``reorient``, ``is_seg``, ...).
 
@@ -103,11 +107,17 @@ def convert_file(
     if not source.exists():
         raise SourceNotFoundError(f"{source}: no such file or folder")
     _check_output(target, overwrite=overwrite)
+    if levels != 1 and not is_ome_zarr(target):
+        raise MetaValidationError(f"levels: pyramids are for .ome.zarr outputs, not {target}")
     try:
         layout: dict[str, Any] = {}
         if patch_size != "default" or cparams is not None:
             layout = {"patch_size": patch_size, "cparams": cparams}
-        _save_atomically(mlarray_io.load(source, **load_options), target, layout)
+        image = mlarray_io.load(source, **load_options)
+        if is_ome_zarr(target):
+            to_ome_zarr(image, target, levels=levels, overwrite=True)
+        else:
+            _save_atomically(image, target, layout)
     except MLArrayError:
         raise
     except Exception as exc:
