@@ -199,3 +199,17 @@ def test_public_names_are_pinned() -> None:
         "write_image",
         "write_labels",
     ]
+
+
+def test_contrast_limits_from_stats_and_boxes_alone(tmp_path: Path) -> None:
+    image = MLArray(ct_volume(), spacing=[1.0, 1.0, 1.0])
+    image.meta.set_stats({"min": -100.0, "max": 400.0})
+    image.save(tmp_path / "ct.mla")
+    _, (layer,) = open_layers(tmp_path / "ct.mla")
+    assert list(layer.contrast_limits) == [-100.0, 400.0]
+    boxes_only = MLArray()
+    boxes_only.meta.add_bbox([[1, 2], [3, 4], [5, 5]], label=7)
+    boxes_only.save(tmp_path / "boxes.mla")
+    _, (shapes,) = open_layers(tmp_path / "boxes.mla")
+    assert shapes._type_string == "shapes"
+    assert list(shapes.features["label"]) == [7]
