@@ -32,6 +32,9 @@ ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
 PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
 """Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
+# PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
+# pip command as anything that depends on torch, or pip pulls a multi-GB CUDA build.
+TORCH_CPU = "torch==2.13.0+cpu"
 
 
 def build_wheels(session: nox.Session) -> dict[str, Path]:
@@ -103,12 +106,34 @@ def tests(session: nox.Session) -> None:
         "tests",
         "--ignore=tests/interop",
         "--ignore=tests/napari",
+        "--ignore=tests/training/torch",
         "-p",
         "no:cacheprovider",
         *session.posargs,
     )
     session.notify("interop")
     session.notify("napari")
+    session.notify("tests_torch")
+
+
+def check_cpu_torch(session: nox.Session, python: str = "python") -> None:
+    """Fail unless the torch installed is a CPU build without CUDA packages beside it."""
+    code = (
+        "import importlib.metadata as m, torch; "
+        "cuda = sorted(d.metadata['Name'] for d in m.distributions() "
+        "if d.metadata['Name'].lower().startswith('nvidia')); "
+        "assert torch.version.cuda is None and not cuda, (torch.__version__, cuda); "
+        "print('torch', torch.__version__, 'CPU build')"
+    )
+    session.run(python, "-c", code, external=True)
+
+
+@nox.session(python=PYTHON)
+def tests_torch(session: nox.Session) -> None:
+    """tests/training with real PyTorch (its CPU wheel): DataLoader workers, seeds, shards."""
+    install_all(session, *TEST_DEPS, TORCH_CPU)
+    check_cpu_torch(session)
+    session.run("pytest", "tests/training", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=PYTHON)

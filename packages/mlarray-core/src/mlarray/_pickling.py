@@ -7,7 +7,6 @@ process must map the file itself); an in-memory array travels as its data.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import blosc2
@@ -22,12 +21,11 @@ __all__ = ["Picklable"]
 class Picklable:
     """``__getstate__``/``__setstate__`` of :class:`~mlarray.MLArray`."""
 
-    meta: Meta
-    filepath: Path | None
+    _meta: Meta
     mode: str | None
     mmap_mode: str | None
     _store: Any
-    _verifier: Any
+    _verify_reads: bool
     _persistent: bool
     _dparams: dict[str, Any]
     _layout: Any
@@ -37,6 +35,12 @@ class Picklable:
 
         @property
         def shape(self) -> tuple[int, ...] | None: ...
+
+        @property
+        def filepath(self) -> str | None: ...
+
+        @property
+        def meta(self) -> Meta: ...
 
         def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None: ...
 
@@ -63,7 +67,7 @@ class Picklable:
                 "file": str(self.filepath),
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
-                "verify": self._verifier is not None,
+                "verify": self._verify_reads,
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
@@ -81,7 +85,7 @@ class Picklable:
                 verify=state["verify"],
             )
             self.__dict__.update(opened.__dict__)
-            self.meta = meta
+            self._meta = meta
             return
         self._init_state(meta, state["cparams"], state["dparams"])
         data = state["data"]

@@ -14,7 +14,9 @@ from pathlib import Path
 from mlarray import MLArray
 from mlarray.errors import MetaTypeError, MetaValidationError, MLArrayFileError
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
+from mlarray_io._values import as_label_map
 from mlarray_io._version import __version__
+from mlarray_io._volume import with_values
 from mlarray_io.convert import convert_file
 from mlarray_io.dask import to_dask_array
 from mlarray_io.dataset import ConversionRecord, ConversionSummary, convert_dataset
@@ -168,6 +170,10 @@ def _load_mla(path: Path, *, reorient: bool, is_seg: bool | None) -> MLArray:
             f"{path}: reorient=True is for NIfTI, ITK and DICOM sources, not .mla files"
         )
     image = MLArray.load(path)
+    if is_seg:
+        labels = as_label_map(image.to_numpy(), str(path))
+        if labels.dtype != image.dtype:
+            image = with_values(image, labels)
     if is_seg is not None:
         image.meta.set_is_seg(is_seg)
     return image

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mlarray import cli
+from mlarray.errors import MLArrayError
+from mlarray_io._cast import parse_dtype
 from mlarray_io._sources import image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
@@ -47,6 +49,13 @@ def _patch_size(text: str) -> int | tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"patch sizes must be positive, got {text!r}")
     return sizes[0] if len(sizes) == 1 else sizes
+
+
+def _dtype_name(text: str) -> str:
+    try:
+        return str(parse_dtype(text))
+    except MLArrayError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("cast: ")) from None
 
 
 def register(subcommands: Any) -> None:
@@ -102,6 +111,13 @@ def register(subcommands: Any) -> None:
         metavar="N",
         help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
     )
+    parser.add_argument(
+        "--cast",
+        type=_dtype_name,
+        metavar="DTYPE",
+        help="convert the values to this dtype first (float32 for float16 images, "
+        "which NIfTI and ITK cannot store); values it cannot hold are refused",
+    )
     parser.set_defaults(func=run)
 
 
@@ -138,6 +154,8 @@ def run(arguments: argparse.Namespace) -> int:
         load_options["cparams"] = arguments.preset
     if arguments.levels is not None:
         load_options["levels"] = arguments.levels
+    if arguments.cast is not None:
+        load_options["cast"] = arguments.cast
     if _is_single_image(arguments.src, dst):
         start = time.perf_counter()
         convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)

@@ -126,10 +126,22 @@ class MetaSpatial(BaseMeta):
 
     @property
     def ndim(self) -> int | None:
-        """Number of array axes, from ``shape`` or ``axis_labels`` (None if unknown)."""
+        """Number of array axes (None if unknown).
+
+        Taken from ``shape``, else from ``axis_labels``, else from the geometry
+        (without labels every axis is spatial): the length of spacing, origin or
+        direction, or the affine's size minus one. So is ``MLArray.ndim`` of a
+        metadata-only file, as in ``mlarray`` 0.0.54.
+        """
         if self.shape is not None:
             return len(self.shape)
-        return None if self.axis_labels is None else len(self.axis_labels)
+        if self.axis_labels is not None:
+            return len(self.axis_labels)
+        for name in VECTOR_GEOMETRY:
+            value = getattr(self, name)
+            if value is not None:
+                return len(value)
+        return None if self.affine is None else len(self.affine) - 1
 
     @property
     def spatial_axis_mask(self) -> list[bool] | None:
