@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlarray_io
-from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
 from mlarray_io._finalise import finalise
 from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
@@ -21,6 +21,7 @@ from mlarray_io.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 
 if TYPE_CHECKING:
     from mlarray import MLArray
@@ -30,7 +31,7 @@ __all__ = ["check_output", "conversion_errors", "convert_file", "convert_with", 
 
 def check_output(dst: Path, *, overwrite: bool) -> None:
     """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
-    if image_suffix(dst) is None:
+    if image_suffix(dst) is None and not is_ome_zarr(dst):
         raise UnsupportedFormatError(
             f"{dst}: unknown output format; expected {', '.join(IMAGE_SUFFIXES)}"
         )
@@ -75,6 +76,7 @@ def convert_file(
     patch_size: int | Sequence[int] | str | None = "default",
     cparams: dict[str, Any] | str | None = None,
     cast: str | None = None,
+    levels: int = 1,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -94,6 +96,8 @@ def convert_file(
         cast: Convert the values to this dtype (``"float32"``, ``"int16"``...)
             before writing, e.g. float16 images for NIfTI, which has no float16.
             Floats are rounded to the new dtype; values it cannot hold are refused.
+        levels: For ``.ome.zarr`` outputs, the resolution levels to write (see
+            :func:`mlarray_io.to_ome_zarr`).
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
             ``reorient``, ``is_seg``, ``series_id``).
 
@@ -112,7 +116,9 @@ def convert_file(
         ConversionError: If reading or writing failed (a corrupt file, say) with an
             error from outside mlarray; the original is chained.
     """
-    options = ConversionOptions(patch_size=patch_size, cparams=cparams, cast=cast, **load_options)
+    options = ConversionOptions(
+        patch_size=patch_size, cparams=cparams, cast=cast, levels=levels, **load_options
+    )
     return convert_with(Path(src), Path(dst), options, overwrite=overwrite)
 
 
@@ -123,6 +129,8 @@ def convert_with(
     if not source.exists():
         raise SourceNotFoundError(f"{source}: no such file or folder")
     check_output(target, overwrite=overwrite)
+    if options.levels != 1 and not is_ome_zarr(target):
+        raise MetaValidationError(f"levels: pyramids are for .ome.zarr outputs, not {target}")
     with conversion_errors(source, target):
         image = mlarray_io.load(source, **options.load_options())
         save_converted(image, target, options, where=str(source))
@@ -151,4 +159,8 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
         options: The conversion's options.
         where: The source, for messages.
     """
-    _save_atomically(finalise(image, target, options, where=where), target, options.layout())
+    finalised = finalise(image, target, options, where=where)
+    if is_ome_zarr(target):
+        to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
+    else:
+        _save_atomically(finalised, target, options.layout())
