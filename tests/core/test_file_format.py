@@ -189,7 +189,7 @@ def test_metadata_invalid_for_the_schema_is_a_clear_error(
     path, _ = rich_file
     header = read_header_mapping(path)
     meta = header.meta
-    meta["spatial"]["spacing"] = [1.0, -2.0, 1.0]
+    meta["spatial"]["spacing"] = [1.0, "2.0", 1.0]  # a string: 0.0.54 refuses it too
     envelope = {"format": "mla", "format_version": "1.0", "meta": meta}
     _replace_entry(path, "mla", json.dumps(envelope).encode())
     with pytest.raises(FileFormatError, match="spacing") as info:

@@ -32,6 +32,7 @@ from mlarray.meta import (
 )
 from mlarray.mlarray import MLArray
 from mlarray_meta import is_json_safe as is_serializable
+from mlarray_meta.errors import MetaCompatibilityWarning
 
 __all__ = [
     "MLARRAY_DEFAULT_PATCH_SIZE",
@@ -45,6 +46,7 @@ __all__ = [
     "Meta",
     "MetaBbox",
     "MetaBlosc2",
+    "MetaCompatibilityWarning",
     "MetaExtra",
     "MetaHasArray",
     "MetaImageFormat",

@@ -14,6 +14,7 @@ import numpy as np
 
 from mlarray.errors import MLArrayFileError
 from mlarray.meta import Meta
+from mlarray_meta.meta import meta_from_file
 
 __all__ = ["Picklable"]
 
@@ -75,7 +76,7 @@ class Picklable:
         return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        meta = Meta.from_mapping(state["meta"])
+        meta = meta_from_file(state["meta"], source="an unpickled MLArray", warn=False)
         if "file" in state:
             opened = type(self).open(  # type: ignore[attr-defined]  # MLArray.open
                 state["file"],

@@ -43,6 +43,7 @@ from mlarray._storage import (
 from mlarray.errors import (
     FileFormatError,
     MetaTypeError,
+    MLArrayError,
     MLArrayFileError,
     ReadOnlyError,
     ReadOnlyFieldError,
@@ -589,7 +590,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         metadata, no writes to the array, checksums present) is not touched. After
         closing, the MLArray instance no longer has an attached array.
         """
-        if self._file_path is not None and self._persistent and not self._unchanged():
+        if self._file_path is not None and self._persistent and self._must_rewrite():
             fit_patch_to_labels(self.meta)
             self.meta.validate()
             if self._store is None:
@@ -601,6 +602,22 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._store = None
         self._verifier = None
         self._file_path = None
+
+    def _must_rewrite(self) -> bool:
+        """Whether :meth:`close` writes the metadata.
+
+        Not when nothing changed, nor when the metadata of a file written by
+        ``mlarray`` 0.0.54 is unchanged but holds values mlarray does not write (see
+        :class:`MetaCompatibilityWarning`): the file keeps its own entry then.
+        """
+        if self._unchanged():
+            return False
+        if self.meta.to_mapping() == self._stored_meta:
+            try:
+                self.meta.validate()
+            except MLArrayError:
+                return False
+        return True
 
     def _unchanged(self) -> bool:
         """Whether a file opened for writing still holds exactly what this handle has.

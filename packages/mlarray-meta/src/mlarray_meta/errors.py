@@ -15,6 +15,8 @@ __all__ = [
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
+    "MLArrayWarning",
+    "MetaCompatibilityWarning",
     "MetaTypeError",
     "MetaValidationError",
     "ReadOnlyError",
@@ -84,3 +86,15 @@ class ReadOnlyFieldError(MLArrayError, AttributeError):
 
 class DistributionConflictError(MLArrayError, ImportError):
     """Two installed distributions provide the same import package (``mlarray``)."""
+
+
+class MLArrayWarning(UserWarning):
+    """Root of every warning issued on purpose by the mlarray packages."""
+
+
+class MetaCompatibilityWarning(MLArrayWarning):
+    """A file holds a metadata value that ``mlarray`` 0.0.54 accepts and mlarray would not write.
+
+    The value is kept as stored when reading; saving it raises until it is changed.
+    ``docs/migrating.md`` lists every such case.
+    """

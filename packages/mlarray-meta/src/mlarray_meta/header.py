@@ -5,7 +5,8 @@ decodes the metadata entry: the JSON envelope under ``"mla"`` when present (unle
 an older writer replaced the legacy entry after it, see
 :meth:`HeaderMapping.from_frame`), otherwise the legacy ``mlarray`` 0.0.54 entry
 under ``"mlarray"``. Turning the mapping into a ``Meta`` object is left to the
-caller (``Meta.from_mapping(header.meta)``), or done by :func:`read_header`.
+caller (``meta_from_file(header.meta, source=...)``, which reads leniently), or
+done by :func:`read_header`.
 
 The checksum record of the envelope stays in force whatever happened to the
 legacy entry: when the two entries no longer belong together, the header says so
@@ -35,7 +36,7 @@ from mlarray_meta.errors import (
     UnsafeMetadataError,
 )
 from mlarray_meta.frame import ChunkDecoder, FrameInfo, read_frame
-from mlarray_meta.meta import Meta
+from mlarray_meta.meta import Meta, meta_from_file
 
 __all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]
 
@@ -303,7 +304,7 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
     """
     mapping = read_header_mapping(path, decompress=decompress)
     try:
-        meta = Meta.from_mapping(mapping.meta)
+        meta = meta_from_file(mapping.meta, source=mapping.path)
     except MLArrayError as exc:
         raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
     if mapping.origin is None:
