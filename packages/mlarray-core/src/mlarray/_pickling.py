@@ -26,7 +26,7 @@ class Picklable:
     mode: str | None
     mmap_mode: str | None
     _store: Any
-    _verifier: Any
+    _verify_reads: bool
     _persistent: bool
     _dparams: dict[str, Any]
     _layout: Any
@@ -68,7 +68,7 @@ class Picklable:
                 "file": str(self.filepath),
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
-                "verify": self._verifier is not None,
+                "verify": self._verify_reads,
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):

@@ -19,6 +19,7 @@ from mlarray._constructors import Constructors, as_shape
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
+from mlarray._labels import check_label_store
 from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
@@ -143,6 +144,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._persistent = False
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
+        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
         self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
@@ -298,8 +300,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        image._checksums_current = header.mapping.integrity is not None
-        image._pending = _PendingOpen(opened, verify)
+        mapping = header.mapping
+        image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
+        image._pending = _PendingOpen(opened)
+        image._verify_reads = verify
         meta = header.meta
         if image._persistent:
             image._stored_meta = meta.to_mapping()
@@ -369,14 +373,12 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                     f"{self._file_path}: the file was replaced since it was opened for "
                     "writing; open it again"
                 )
-            self.meta = header.meta
+            self._meta = header.meta
         self._attach_file(self._file_path, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
-        if pending.verify and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(
-                self._file_path, store, header.mapping.integrity
-            )
+        if self._verify_reads and self._store_value is not None:
+            self._verifier = ChunkVerifier.for_file(self._file_path, store, header.mapping)
 
     @classmethod
     def create(
@@ -487,7 +489,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
-            verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+            verifier = ChunkVerifier.for_file(path, store, header.mapping)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
@@ -537,11 +539,15 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
         Raises:
             RuntimeError: If the file extension is not ".mla" or writing fails.
-            ValueError: If the metadata is invalid or not JSON-serializable.
+            ValueError: If the metadata is invalid or not JSON-serializable, or
+                ``meta.is_seg`` is True and the array holds values that are not
+                labels (fractional, negative or not finite).
         """
         path = check_mla_path(filepath, must_exist=False)
         fit_patch_to_labels(self.meta)
         self.meta.validate()
+        if self.meta.is_seg.value is True and self._store is not None:
+            check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
         if self._file_path is not None and _same_file(self._file_path, path):
             self._reopen(path)
@@ -764,7 +770,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """Number of spatial and non-spatial dimensions, or None if not determinable.
 
         The array's when there is one; for metadata only, from the axis labels or
-        the length of the geometry (see :attr:`MetaSpatial.ndim`).
+        the length of the geometry (see :attr:`MetaSpatial.ndim`); None once a
+        file's array is closed, as in mlarray 0.0.54.
         """
         shape = self.shape
         if shape is not None:
@@ -808,7 +815,6 @@ class _PendingOpen:
     """A file :meth:`MLArray.open` read the header of, attached on first data access."""
 
     opened: OpenedHeader
-    verify: bool
 
     @property
     def shape(self) -> tuple[int, ...] | None:
