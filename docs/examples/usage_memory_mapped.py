@@ -14,12 +14,13 @@ try:
 except PermissionError as error:  # also a RuntimeError and an mlarray ReadOnlyError
     print(error)
 
-# Read/write: writes go to the file; metadata edits are stored by close().
-image = MLArray.open("image.mla", mmap_mode="r+")
-image[0:8] = 1.0
-image.meta.is_seg = False
-image.meta.source["note"] = "first slab set to one"
-image.close()
+# Read/write: an edit is a transaction, stored by close() (here, at the end of the
+# block) in one step: data, metadata and checksums together. A crash before that
+# leaves the file as it was.
+with MLArray.open("image.mla", mmap_mode="r+") as image:
+    image[0:8] = 1.0
+    image.meta.is_seg = False
+    image.meta.source["note"] = "first slab set to one"
 
 reopened = MLArray.open("image.mla")
 assert reopened[0, 0, 0] == 1.0
@@ -37,7 +38,7 @@ appended[63] = 2.0
 appended.close()
 
 # Create a file of a given shape and fill it piece by piece: the whole volume
-# never has to fit in memory. The file is valid from the start.
+# never has to fit in memory. The file appears, complete, at close().
 big = MLArray.create(
     "created.mla",
     shape=(128, 128, 128),

@@ -80,13 +80,16 @@ def test_memory_mapped_usage(sample: np.ndarray, tmp_path: Path) -> None:
     expected = sample.copy()
     expected[10:20, 50:60] *= 5
     np.testing.assert_array_equal(image[10:20, 50:60], expected[10:20, 50:60])
-    np.testing.assert_array_equal(MLArray.load("sample.mla").to_numpy(), expected)
+    # An edit is a transaction here: the disk holds it from close() on, all at once.
+    np.testing.assert_array_equal(MLArray.load("sample.mla").to_numpy(), sample)
     image.close()
+    np.testing.assert_array_equal(MLArray.load("sample.mla").to_numpy(), expected)
 
     # read/write, partial access, create/overwrite
     array = np.random.random((128, 256, 256))
     image = MLArray.create("sample.mla", shape=array.shape, dtype=array.dtype, mmap_mode="w+")
     image[...] = array  # Modify image in memory and disk
+    del image  # (the new file replaces the old one when the handle is closed or goes away)
     np.testing.assert_array_equal(MLArray.load(tmp_path / "sample.mla").to_numpy(), array)
 
 

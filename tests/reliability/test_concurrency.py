@@ -57,43 +57,38 @@ def test_eight_workers_read_identical_patches(scan: tuple[Path, Path], start_met
     assert (read, wrong) == (WORKERS * count, 0)
 
 
-@pytest.mark.parametrize("mmap_mode", ["r", "c"])
-def test_open_reader_keeps_the_old_file_while_save_replaces_it(
-    tmp_path: Path, mmap_mode: str
+@pytest.mark.parametrize(("mode", "mmap_mode"), [("r", "r"), ("r", "c"), ("r", None)])
+@pytest.mark.parametrize("read_before_save", [True, False])
+def test_a_reader_keeps_the_file_it_opened_while_save_replaces_it(
+    tmp_path: Path, mode: str, mmap_mode: str | None, read_before_save: bool
 ) -> None:
+    """Header and data come from the file opened, even when the path names another now."""
     path = tmp_path / "scan.mla"
     _children.image(0).save(path)
-    reader = MLArray.open(path, mmap_mode=mmap_mode)
-    np.testing.assert_array_equal(reader[0:4], _children.volume(0)[0:4])
+    reader = MLArray.open(path, mode=mode, mmap_mode=mmap_mode)
+    if read_before_save:
+        np.testing.assert_array_equal(reader[0:4], _children.volume(0)[0:4])
     _children.image(1).save(path)
     np.testing.assert_array_equal(reader[...], _children.volume(0))
     assert reader.meta.source.data == {"seed": 0}
-    fresh = MLArray.open(path)
+    fresh = MLArray.open(path, mode=mode, mmap_mode=mmap_mode)
     np.testing.assert_array_equal(fresh[...], _children.volume(1))
     assert fresh.meta.source.data == {"seed": 1}
 
 
-def test_a_reader_without_mmap_refuses_a_replaced_file(tmp_path: Path) -> None:
-    """Blosc2 reads it through the path: the new file's bytes at the old chunk offsets."""
+def test_a_writer_whose_file_was_replaced_meanwhile_does_not_overwrite_it(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "scan.mla"
     _children.image(0).save(path)
-    reader = MLArray.open(path, mode="r", mmap_mode=None)
-    np.testing.assert_array_equal(reader[0:4], _children.volume(0)[0:4])
+    writer = MLArray.open(path, mmap_mode="r+")
+    writer[0] = 1
     _children.image(1).save(path)
-    for read in (lambda: reader[0:4], lambda: reader.to_numpy(), lambda: len(reader)):
-        with pytest.raises(MLArrayFileError, match="replaced or changed since it was opened"):
-            read()
-    assert reader.meta.source.data == {"seed": 0}
-    np.testing.assert_array_equal(MLArray.open(path, mmap_mode=None)[0:4], _children.volume(1)[0:4])
-
-
-def test_a_reader_attaches_the_file_replaced_before_its_first_read(tmp_path: Path) -> None:
-    path = tmp_path / "scan.mla"
-    _children.image(0).save(path)
-    reader = MLArray.open(path, mode="r", mmap_mode=None)
-    _children.image(1).save(path)
-    np.testing.assert_array_equal(reader[...], _children.volume(1))
-    assert reader.meta.source.data == {"seed": 1}
+    with pytest.raises(MLArrayFileError, match="another writer replaced or removed the file"):
+        writer.close()
+    assert MLArray.open(path).meta.source.data == {"seed": 1}
+    np.testing.assert_array_equal(MLArray.open(path)[...], _children.volume(1))
+    assert sorted(path.parent.iterdir()) == [path]
 
 
 def test_readers_reopening_during_saves_see_old_or_new_never_a_mix(tmp_path: Path) -> None:

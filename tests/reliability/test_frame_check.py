@@ -8,6 +8,7 @@ the public API in subprocesses.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLArray
-from mlarray._frame_check import check_frame
+from mlarray._frame_check import buffer_reader, check_frame, descriptor_reader
 from mlarray.errors import FileFormatError, UnsafeMetadataError
 from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
 from mlarray_meta.frame import FrameInfo, parse_frame
@@ -33,7 +34,7 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _check(path: Path, data: bytes) -> None:
-    check_frame(path, parse_frame(data, source=str(path)), data)
+    check_frame(path, parse_frame(data, source=str(path)), buffer_reader(data))
 
 
 def _index_span(frame: FrameInfo) -> tuple[int, int]:
@@ -57,7 +58,11 @@ def _offsets(data: bytes) -> list[int]:
 
 def test_valid_files_pass(scan: Path) -> None:
     _check(scan, scan.read_bytes())
-    check_frame(scan, parse_frame(scan.read_bytes()))  # reading the chunk headers from disk
+    fd = os.open(scan, os.O_RDONLY)
+    try:  # reading the chunk headers from disk
+        check_frame(scan, parse_frame(scan.read_bytes()), descriptor_reader(fd))
+    finally:
+        os.close(fd)
 
 
 def test_runs_of_zeros_are_accepted(tmp_path: Path) -> None:
@@ -160,7 +165,8 @@ def test_dtypes_blosc2_cannot_read_safely_are_refused(
 def test_foreign_metalayers_are_refused(tmp_path: Path, layer: str) -> None:
     path = tmp_path / "foreign.mla"
     blosc2.asarray(np.zeros(8, dtype=np.int16), urlpath=str(path), mode="w", meta={layer: 1})
+    data = path.read_bytes()
     with pytest.raises(UnsafeMetadataError, match=f"fixed metalayers \\['{layer}'\\]"):
-        check_frame(path, parse_frame(path.read_bytes()))
+        check_frame(path, parse_frame(data), buffer_reader(data))
     with pytest.raises(UnsafeMetadataError):
         MLArray.open(path)

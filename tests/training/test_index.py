@@ -122,16 +122,21 @@ def test_closing_a_changed_mask_rewrites_the_index(tmp_path: Path) -> None:
     assert index.label(9).bbox == ((0, 2), (0, 2), (0, 2))
 
 
-def test_an_unfinished_write_leaves_the_index_stale(tmp_path: Path) -> None:
-    """Chunks written without close(): the fingerprint no longer matches, never used."""
+def test_an_edit_not_yet_closed_leaves_file_and_index_as_they_were(tmp_path: Path) -> None:
+    """Writes go to the edit's working copy: until close() the stored index still fits."""
     path = save_mask(tmp_path / "m.mla", make_mask())
     build_index(path)
     image = MLArray.open(path, mmap_mode="r+")
-    image[0:2, 0:2, 0:2] = 9  # drops the checksums, changes the chunks
-    assert index_status(path) is IndexStatus.STALE
-    assert load_index(path) is None
+    image[0:2, 0:2, 0:2] = 9
+    assert index_status(path) is IndexStatus.CURRENT
+    before = load_index(path)
+    assert before is not None
+    assert before.label(9) is None
     image.close()
     assert index_status(path) is IndexStatus.CURRENT
+    after = load_index(path)
+    assert after is not None
+    assert after.label(9) is not None
 
 
 def test_saving_a_changed_copy_rewrites_the_index(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ the chunk index and each chunk header without checking them against the frame
 from __future__ import annotations
 
 import ast
+import mmap
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,14 @@ from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataErro
 from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
 from mlarray_meta.frame import FrameInfo
 
-__all__ = ["ARRAY_METALAYERS", "check_frame", "check_frame_kind"]
+__all__ = [
+    "ARRAY_METALAYERS",
+    "Reader",
+    "buffer_reader",
+    "check_frame",
+    "check_frame_kind",
+    "descriptor_reader",
+]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
 """The fixed metalayers of a plain Blosc2 NDArray frame: all a ``.mla`` file may have."""
@@ -33,7 +41,8 @@ _OFFSET_SIZE = 8
 # How a frame's chunk index marks a chunk stored as a run of one value instead of
 # an offset: bit 63 plus the kind (zeros 1, NaNs 2, uninitialized 4) in bits 56-62.
 _SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
-_Reader = Callable[[int, int], bytes]
+Reader = Callable[[int, int], bytes]
+"""Reads ``size`` bytes at ``offset``: ``read(offset, size)``."""
 
 
 def check_frame_kind(path: Path, frame: FrameInfo) -> None:
@@ -56,14 +65,15 @@ def check_frame_kind(path: Path, frame: FrameInfo) -> None:
     _check_dtype(path, frame)
 
 
-def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = None) -> None:
+def check_frame(path: Path, frame: FrameInfo, read: Reader) -> None:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
         path: The file (named in error messages).
         frame: Its header and trailer as read by :func:`mlarray_meta.frame.read_frame`.
-        data: The file's bytes if they are already in memory; else they are read
-            from ``path`` (one read for the index, one per chunk header).
+        read: Reads ``size`` bytes at ``offset`` of the same file (see
+            :func:`buffer_reader` and :func:`descriptor_reader`): one read for the
+            index, one per chunk header.
 
     Raises:
         UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
@@ -75,18 +85,21 @@ def check_frame(path: Path, frame: FrameInfo, data: bytes | memoryview | None = 
     check_frame_kind(path, frame)
     if frame.nchunks == 0:
         return
-    if data is not None:
-        view = memoryview(data)
-        _check_chunks(path, frame, lambda offset, size: view[offset : offset + size].tobytes())
-        return
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            _check_chunks(path, frame, lambda offset, size: os.pread(fd, size, offset))
-        finally:
-            os.close(fd)
+        _check_chunks(path, frame, read)
     except OSError as exc:
         raise MLArrayFileError(f"{path}: cannot read the file: {exc}") from exc
+
+
+def buffer_reader(data: bytes | memoryview | mmap.mmap) -> Reader:
+    """Read from a frame held in memory (a mapped file, a loaded file)."""
+    view = memoryview(data).cast("B")
+    return lambda offset, size: view[offset : offset + size].tobytes()
+
+
+def descriptor_reader(fd: int) -> Reader:
+    """Read with positioned reads from an open file descriptor."""
+    return lambda offset, size: os.pread(fd, size, offset)
 
 
 def _parse_dtype(text: str) -> np.dtype[Any]:
@@ -118,7 +131,7 @@ def _check_dtype(path: Path, frame: FrameInfo) -> None:
         )
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: _Reader) -> None:
+def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> None:
     """Check the chunk index and the header of every chunk it points to."""
     index_start = frame.header_length + frame.cbytes
     trailer_start = frame.frame_length - frame.trailer_length

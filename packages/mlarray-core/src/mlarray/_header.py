@@ -27,9 +27,10 @@ from mlarray_meta.codec import (
     encode_legacy,
     legacy_fingerprint,
 )
+from mlarray_meta.frame import FrameInfo
 from mlarray_meta.header import Header, read_header
 
-__all__ = ["read_file_header", "write_file_metadata"]
+__all__ = ["header_of_frame", "read_file_header", "write_file_metadata"]
 
 
 def _decompress_entry(chunk: bytes) -> bytes:
@@ -51,6 +52,15 @@ def read_file_header(path: Path) -> Header:
         FileFormatError: If the frame or its metadata is invalid or unsafe.
     """
     return read_header(path, decompress=_decompress_entry)
+
+
+def header_of_frame(frame: FrameInfo) -> Header:
+    """The header of a frame already read, blosc2 decoding what the standard library cannot.
+
+    Raises:
+        FileFormatError: If the metadata is invalid or unsafe.
+    """
+    return Header.from_frame(frame, decompress=_decompress_entry)
 
 
 def _set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "first_damaged_chunk",
     "record_problem",
     "touched_chunks",
+    "updated_checksums",
 ]
 
 ALGORITHM = "crc32"
@@ -71,6 +72,29 @@ def chunk_checksums(array: Any) -> dict[str, Any]:
         "chunks": [_crc(schunk.get_chunk(index)) for index in range(schunk.nchunks)],
         "layout": _layout_crc(array),
     }
+
+
+def updated_checksums(
+    array: Any, record: dict[str, Any] | None, written: set[int] | None
+) -> dict[str, Any]:
+    """The integrity record of ``array`` after an edit wrote the chunks ``written``.
+
+    The checksums of the other chunks are taken from ``record`` (the file's sound
+    record before the edit), so that damage to chunks the edit did not touch is
+    still reported rather than recorded as the new truth.
+
+    Args:
+        array: The edited Blosc2 NDArray.
+        record: The record before the edit, or None (then every chunk is summed).
+        written: Indices of the chunks written, or None for all of them.
+    """
+    if record is None or written is None or record_problem(record, array) is not None:
+        return chunk_checksums(array)
+    schunk = array.schunk
+    sums = list(record["chunks"])
+    for index in sorted(written):
+        sums[index] = _crc(schunk.get_chunk(index))
+    return {"algorithm": ALGORITHM, "chunks": sums, "layout": _layout_crc(array)}
 
 
 def damaged_chunks(array: Any, record: dict[str, Any], indices: Iterable[int]) -> list[int]:

@@ -27,7 +27,10 @@ class Picklable:
     mmap_mode: str | None
     _store: Any
     _verify_reads: bool
-    _persistent: bool
+    _session: Any
+    _pending: Any
+    _read_only: bool
+    _frame_borrowed: bool
     _dparams: dict[str, Any]
     _layout: Any
     _cparams_arg: Any
@@ -48,17 +51,19 @@ class Picklable:
     def __getstate__(self) -> dict[str, Any]:
         """Pickle support, for dataloader workers started with ``spawn``.
 
-        A file opened read-only (or copy-on-write) pickles as its path and open
-        arguments and is opened again by the receiving process, which then maps the
-        file itself; an in-memory array pickles its data.
+        A file opened read-only (or copy-on-write, before any write) pickles as its
+        path and open arguments and is opened again by the receiving process, which
+        then maps the file itself; an in-memory array (or a copy-on-write one
+        written to) pickles its data.
 
         Raises:
             MLArrayFileError: For a file opened for writing: a second process writing
                 the same file in place would corrupt it.
         """
         state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
-        if self.filepath is not None and self.shape is not None:
-            if self._persistent:
+        reads_file = self._pending is not None or self._read_only or self._frame_borrowed
+        if self.filepath is not None and self.shape is not None and reads_file:
+            if self._session is not None:
                 raise MLArrayFileError(
                     f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
                     "open the file read-only in each worker process"

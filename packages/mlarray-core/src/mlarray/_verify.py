@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from mlarray._integrity import damaged_chunks, describe_chunk, record_problem
-from mlarray._storage import check_mla_path, open_checked
+from mlarray._opened import open_file
+from mlarray._storage import check_mla_path
 from mlarray.errors import MLArrayError
 
 __all__ = ["VerifyReport", "verify_file"]
@@ -107,7 +108,8 @@ def verify_file(filepath: str | Path) -> VerifyReport:
     report = VerifyReport(path=path)
     try:
         check_mla_path(path, must_exist=True)
-        header, store, _ = open_checked(path, mode="r", mmap_mode="r", dparams={"nthreads": 1})
+        opened = open_file(path, mapped=True)
+        header, store = opened.header, opened.array({"nthreads": 1})
     except MLArrayError as exc:
         report.problems.append(str(exc))
         return report

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,29 +15,26 @@ from mlarray import chunking
 from mlarray._access import ArrayAccess
 from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
+from mlarray._edit import EditSession, close_at_exit, close_quietly
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
-from mlarray._integrity import ChunkVerifier, chunk_checksums
+from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
 from mlarray._labels import check_label_store
 from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
+from mlarray._opened import MappedFile, OpenedFile, open_file
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
+from mlarray._staging import atomic_write
 from mlarray._storage import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
     OPEN_MMAP_MODES,
     OPEN_MODES,
-    OpenedHeader,
-    atomic_write,
-    blosc2_errors,
     check_mla_path,
     check_mode,
-    create_file_array,
-    file_identity,
+    check_writable,
     load_checked,
-    open_checked,
-    open_file_array,
-    read_header_once,
+    metadata_edited,
 )
 from mlarray.errors import (
     FileFormatError,
@@ -138,16 +134,14 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """Set every instance attribute: an in-memory MLArray without array data."""
         self._meta = meta
         self._store_value: Any = None
-        self._pending: _PendingOpen | None = None
+        self._pending: OpenedFile | None = None  # opened, attached on first data access
+        self._opened: OpenedFile | None = None  # the file a read-only handle reads
+        self._session: EditSession | None = None  # the edit of a writable handle
         self._layout: ArrayLayout | None = None
         self._read_only = False
-        self._persistent = False
-        self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
         self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
-        self._path_identity: tuple[int, ...] | None = None
-        self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
         self._file_path: Path | None = None  # the file attached, see ``filepath``
         self.mode: str | None = None
         self.mmap_mode: str | None = None
@@ -265,15 +259,18 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     ) -> MLArray:
         """Open an existing MLArray file with memory mapping.
 
-        Chunks are read and decompressed on demand; nothing is loaded up front.
+        Chunks are read and decompressed on demand; nothing is loaded up front. The
+        file is opened once: header and data always come from the same file, even
+        when a ``save`` replaces it meanwhile.
 
         Args:
             filepath: Target file path. Must end with ".mla".
             mode: 'r' (default, read-only) or 'a' (read/write), used when
                 ``mmap_mode`` is None.
-            mmap_mode: 'r' (default, read-only), 'r+' (read/write, changes go to
-                the file), 'c' (copy-on-write: changes stay in memory) or None
-                (standard I/O with ``mode``). Overrides ``mode`` if set.
+            mmap_mode: 'r' (default, read-only), 'r+' (read/write), 'c'
+                (copy-on-write: changes stay in memory) or None (standard I/O with
+                ``mode``). Overrides ``mode`` if set. Writable opens are
+                transactions: the file changes only at :meth:`close`.
             dparams: Blosc2 decompression parameters. If None, defaults to
                 {'nthreads': 1}.
             verify: Check each chunk against the checksum stored at save time the
@@ -281,12 +278,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 unchecked). Writes switch the checks off.
 
         Returns:
-            The opened MLArray. Call :meth:`close` to persist metadata edits made
-            in a writable mode.
+            The opened MLArray. Call :meth:`close` (or use it in a ``with`` block)
+            to store the edits made in a writable mode.
 
         Raises:
             RuntimeError: If the file extension is invalid, the file is missing or
-                mode/mmap_mode is invalid for opening.
+                mode/mmap_mode is invalid for opening, or (writable modes) the file
+                or its folder is not writable.
             ValueError: If the file is not a valid ``.mla`` file (FileFormatError),
                 or, with ``verify``, its checksum record is unusable or a read
                 touches a damaged chunk (ChecksumError, naming the chunk and region).
@@ -294,62 +292,48 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         path = check_mla_path(filepath, must_exist=True)
         check_mode(mode, OPEN_MODES, "mode", "opening")
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        opened = read_header_once(path)
+        writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
+        if writable:
+            check_writable(path)
+        opened = open_file(path, mapped=writable or mmap_mode is not None)
         header = opened.header
         image = cls._from_file(header.meta, decompression_params(dparams))
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
-        image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        mapping = header.mapping
-        image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
-        image._pending = _PendingOpen(opened)
+        image._pending = image._opened = opened
         image._verify_reads = verify
         meta = header.meta
-        if image._persistent:
-            image._stored_meta = meta.to_mapping()
         if meta._has_array.value:
             with managed_writes():
                 if meta.spatial.shape is None:  # files written by other tools
                     meta.spatial.shape = list(header.shape)
                 if meta.blosc2.dparams != image._dparams:  # record what reads will use
                     meta.blosc2.dparams = image._dparams
+        if writable:
+            assert isinstance(opened, MappedFile)
+            image._start_session(opened)
         return image
+
+    def _start_session(self, base: MappedFile) -> None:
+        """Make this handle the edit of ``base`` (see :class:`~mlarray._edit.EditSession`)."""
+        assert self._file_path is not None
+        self._session = EditSession.of(self._file_path, base, self.meta)
+        close_at_exit(self)
 
     @property
     def _store(self) -> Any:
         """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use."""
         if self._pending is not None:
             self._attach_pending()
-        if self._path_identity is not None:
-            self._check_not_replaced()
         return self._store_value
 
     @_store.setter
     def _store(self, value: Any) -> None:
         self._pending = None
-        self._path_identity = None
         self._store_value = value
 
-    def _check_not_replaced(self) -> None:
-        """Refuse to read a file opened without memory mapping once it was replaced.
-
-        Blosc2 reads such a file through its path, with the chunk index it read
-        when it opened the file: after a save replaced the file, that would read
-        the new file's bytes at the old offsets.
-
-        Raises:
-            MLArrayFileError: The file at the path is no longer the one opened.
-        """
-        assert self._file_path is not None
-        if file_identity(self._file_path) != self._path_identity:
-            raise MLArrayFileError(
-                f"{self._file_path}: the file was replaced or changed since it was opened; "
-                "with mmap_mode=None reads go through the path, so open it again (with "
-                "mmap_mode='r' a reader keeps reading the file it opened)"
-            )
-
     def _attach_pending(self) -> None:
-        """Check the frame and let blosc2 open the file that :meth:`open` read the header of.
+        """Check the frame and give blosc2 the file that :meth:`open` read the header of.
 
         Deferred to the first access of the data, so that opening only reads the
         header: a dataloader touching metadata (or many files) pays nothing more.
@@ -357,28 +341,11 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         pending, self._pending = self._pending, None
         assert pending is not None
         assert self._file_path is not None
-        assert self.mode is not None
-        header, store, identity = open_checked(
-            self._file_path,
-            mode=self.mode,
-            mmap_mode=self.mmap_mode,
-            dparams=self._dparams,
-            opened=pending.opened,
-        )
-        if header is not pending.opened.header:
-            # Replaced (e.g. saved over) between open and this first read: attach the
-            # file as it is now, metadata included, so data and metadata agree.
-            if self._persistent:
-                raise MLArrayFileError(
-                    f"{self._file_path}: the file was replaced since it was opened for "
-                    "writing; open it again"
-                )
-            self._meta = header.meta
+        store = pending.array(self._dparams)
         self._attach_file(self._file_path, store)
-        if self._read_only and self.mmap_mode is None:
-            self._path_identity = identity
+        self._frame_borrowed = isinstance(pending, MappedFile)
         if self._verify_reads and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self._file_path, store, header.mapping)
+            self._verifier = ChunkVerifier.for_file(self._file_path, store, pending.header.mapping)
 
     @classmethod
     def create(
@@ -397,9 +364,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     ) -> MLArray:
         """Create a new MLArray file with memory mapping.
 
-        The file is written at ``filepath`` at once (with its metadata), so it is
-        a valid ``.mla`` file even if :meth:`close` is never called; writes
-        through ``image[...] = ...`` go to the file.
+        The file is built next to ``filepath`` and put in place, complete, by
+        :meth:`close` (or the end of a ``with`` block, or garbage collection and
+        interpreter exit when ``close`` is never called). Until then a file already
+        at ``filepath`` stays as it was; a crash or a full disk never leaves a
+        partial file there. Writes go through standard I/O even with
+        ``mmap_mode='w+'``, so that a full disk raises an error instead of killing
+        the process with ``SIGBUS``.
 
         Args:
             filepath: Target file path. Must end with ".mla".
@@ -421,8 +392,9 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             The new, writable MLArray.
 
         Raises:
-            RuntimeError: If the file extension is invalid or if mode/mmap_mode is
-                invalid for creation.
+            RuntimeError: If the file extension is invalid, mode/mmap_mode is
+                invalid for creation, or the file cannot be written (its folder is
+                missing or not writable, the disk is full: MLArrayFileError).
         """
         path = check_mla_path(filepath, must_exist=False)
         check_mode(mode, CREATE_MODES, "mode", "creating")
@@ -432,10 +404,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
         def produce(layout: ArrayLayout | None) -> Any:
             assert layout is not None  # compressed=True always passes the layout
-            storage = layout.storage_kwargs()
-            return create_file_array(
-                path, shape_tuple, np_dtype, mmap_mode=mmap_mode, storage=storage
+            image._session, store = EditSession.create(
+                path, shape_tuple, np_dtype, layout.storage_kwargs()
             )
+            return store
 
         image._attach_new(
             shape_tuple,
@@ -447,8 +419,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             compressed=True,
         )
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
-        image._persistent = True
-        image._flush_metadata(integrity=None)
+        close_at_exit(image)
         return image
 
     @classmethod
@@ -532,7 +503,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
         The file is written to a temporary file in the same folder and renamed
         over ``filepath`` only when complete: a crash or a full disk leaves any
-        previous file untouched.
+        previous file untouched. Saving a writable handle over its own file
+        completes its edit (as :meth:`close` would) and keeps it open.
 
         Args:
             filepath: Path to save the file. Must end with ".mla".
@@ -554,83 +526,108 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     def _write_file(self, path: Path) -> None:
         """Write the complete ``.mla`` file (array, then metadata) at ``path``."""
-        with blosc2_errors(path, "writing", writing=True):
-            if self._store is None:
-                blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
-            elif isinstance(self._store, np.ndarray):
-                self._storage_layout().compress(self._store, urlpath=path)
-            else:
-                self._store.save(str(path), mode="w")
-            written = open_file_array(path, mode="a", mmap_mode=None, dparams=self._dparams)
-            if self._store is not None:
-                # meta.blosc2 describes the bytes written, also for NumPy-backed data
-                # (whose record so far held only the requested parameters).
-                record_layout(self.meta, self._storage_layout(), written)
-            write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
-            del written
+        if self._store is None:
+            blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
+        elif isinstance(self._store, np.ndarray):
+            self._storage_layout().compress(self._store, urlpath=path)
+        else:
+            self._store.save(str(path), mode="w")
+        written = blosc2.open(str(path), mode="a", dparams=self._dparams)
+        if self._store is not None:
+            # meta.blosc2 describes the bytes written, also for NumPy-backed data
+            # (whose record so far held only the requested parameters).
+            record_layout(self.meta, self._storage_layout(), written)
+        write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
 
     def _reopen(self, path: Path) -> None:
-        """Point a file-backed array at the file just written over its own path."""
-        if self._store is None:
-            return
-        mode = "a" if self._persistent else "r"
-        mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
-        self._store = open_file_array(path, mode=mode, mmap_mode=mmap_mode, dparams=self._dparams)
-        self.mode, self.mmap_mode = mode, mmap_mode
-        self._checksums_current = True
-        self._verifier = None
+        """Read the file just written over this handle's own file from now on."""
+        writable = self._session is not None
+        if self._session is not None:
+            self._session.discard()
+            self._session = None
+        opened = open_file(path, mapped=writable or self.mmap_mode is not None)
+        self._pending = self._opened = opened
+        self._store_value = self._verifier = None
+        self._frame_borrowed = False
+        if writable:
+            assert isinstance(opened, MappedFile)
+            self.mode = "a" if self.mode == "w" else self.mode
+            self.mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
+            self._start_session(opened)
 
     def close(self) -> None:
         """Flush metadata and close the underlying store.
 
-        Metadata edits made through a writable open (``mmap_mode='r+'``, or
-        ``mode='a'`` without mmap, or :meth:`create`) are written to the file,
-        with fresh per-chunk checksums (for a metadata-only file, into its empty
-        placeholder array). A file opened for writing but left unchanged (same
-        metadata, no writes to the array, checksums present) is not touched. After
-        closing, the MLArray instance no longer has an attached array.
+        A writable handle (``mmap_mode='r+'``, ``mode='a'`` without mmap, or
+        :meth:`create`) stores its edit now, in one step: the metadata, the data
+        written and fresh checksums for the chunks written go into a copy of the
+        file, which then replaces it. Until then the file is unchanged; a crash
+        before or during ``close()`` leaves it as it was. A handle with nothing to
+        store (same metadata, no writes) leaves the file untouched. After closing,
+        the MLArray instance no longer has an attached array.
+
+        Raises:
+            ReadOnlyError: The metadata of a handle opened read-only was edited (the
+                edits cannot be stored; open with ``mmap_mode='r+'``, or ``save``).
+            MLArrayFileError: Storing the edit failed (disk full, or another writer
+                replaced the file meanwhile); the file is unchanged.
+            MetaValidationError: The metadata cannot be stored; the handle stays
+                open, so that it can be fixed and closed again.
         """
-        if self._file_path is not None and self._persistent and self._must_rewrite():
+        session = self._session
+        if session is not None and session.owned and session.changes(self.meta):
             fit_patch_to_labels(self.meta)
-            self.meta.validate()
-            if self._store is None:
-                self._store = open_file_array(
-                    self._file_path, mode="a", mmap_mode=None, dparams=self._dparams
-                )
-            self._flush_metadata(integrity=chunk_checksums(self._store))
-            self._checksums_current = True
+            if session.started or session.metadata_changed(self.meta):
+                self.meta.validate()  # raises: fix the metadata and close again
+                self._commit(session)
+            elif _storable(self.meta):
+                # Only the checksums an older file lacks are new. A file whose own
+                # entry holds values read leniently keeps that entry as it is.
+                self._commit(session)
+        opened = self._opened if self._read_only else None
+        edited = opened is not None and metadata_edited(opened.header, self.meta)
+        path = self._file_path
+        self._release()
+        if edited:
+            raise ReadOnlyError(
+                f"{path}: the metadata was edited, but the file was opened "
+                "read-only, so the edits are lost; open it with mmap_mode='r+' to edit "
+                "it in place, or save() it"
+            )
+
+    def _commit(self, session: EditSession) -> None:
+        """Store the edit of ``session``; a failed write ends the handle's use of the file."""
+        self._verifier = None
+        try:
+            session.commit(self.meta, self._dparams)
+        except MLArrayFileError:
+            self._release()
+            raise
+
+    def __enter__(self) -> MLArray:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        """Close; when the block raised, discard the edits instead (the file is unchanged)."""
+        if exc is None:
+            self.close()
+        else:
+            self._release()
+
+    def __del__(self) -> None:
+        """An open edit is stored when the handle goes away, as files are flushed."""
+        if getattr(self, "_session", None) is not None:
+            close_quietly(self)
+
+    def _release(self) -> None:
+        """Let go of the file: drop the array, discard any edit not stored."""
+        if self._session is not None:
+            self._session.discard()
+            self._session = None
         self._store = None
         self._verifier = None
+        self._opened = None
         self._file_path = None
-
-    def _must_rewrite(self) -> bool:
-        """Whether :meth:`close` writes the metadata.
-
-        Not when nothing changed, nor when the metadata of a file written by
-        ``mlarray`` 0.0.54 is unchanged but holds values mlarray does not write (see
-        :class:`MetaCompatibilityWarning`): the file keeps its own entry then.
-        """
-        if self._unchanged():
-            return False
-        if self.meta.to_mapping() == self._stored_meta:
-            try:
-                self.meta.validate()
-            except MLArrayError:
-                return False
-        return True
-
-    def _unchanged(self) -> bool:
-        """Whether a file opened for writing still holds exactly what this handle has.
-
-        Rewriting its metadata then would only cost a pass over every chunk (the
-        checksums) and expose the file to a crash in the middle of the rewrite.
-        """
-        return self._checksums_current and self.meta.to_mapping() == self._stored_meta
-
-    def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
-        assert self._file_path is not None
-        with blosc2_errors(self._file_path, "writing metadata", writing=True):
-            write_file_metadata(self._store, self.meta, integrity=integrity)
 
     # ----------------------------------------------------------- representations
     def to_numpy(self) -> np.ndarray[Any, Any]:
@@ -697,8 +694,12 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             self.meta.blosc2.reset()
 
     def _detach(self) -> None:
+        if self._session is not None:
+            self._session.discard()
+            self._session = None
         self._file_path, self.mode, self.mmap_mode = None, None, None
-        self._read_only = self._persistent = self._checksums_current = False
+        self._opened = None
+        self._read_only = False
         self._verifier = None
 
     @classmethod
@@ -753,7 +754,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
         if self._pending is not None:
-            return self._pending.shape
+            header = self._pending.header
+            return tuple(header.shape) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else tuple(store.shape)
 
@@ -761,7 +763,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def dtype(self) -> np.dtype[Any] | None:
         """Dtype of the underlying array, or None if no array is loaded."""
         if self._pending is not None:
-            return self._pending.dtype
+            header = self._pending.header
+            return np.dtype(header.dtype) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else np.dtype(store.dtype)
 
@@ -792,16 +795,27 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 f"{self._file_path}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
-        if self._frame_borrowed:
-            # load() lends the array the bytes it read; writes need a frame of its own.
-            self._store = store = store.copy()
-            self._frame_borrowed = False
-        if self._persistent and self._checksums_current:
-            # The stored checksums are about to go stale: drop them until close().
-            self._flush_metadata(integrity=None)
-            self._checksums_current = False
+        value = broadcast_to_selection(store, key, value)
         self._verifier = None  # the chunks written no longer match the record
-        store[key] = broadcast_to_selection(store, key, value)
+        session = self._session
+        if session is None:
+            if self._frame_borrowed:
+                # The array reads bytes it does not own (a mapped file, a loaded file):
+                # writes need a frame of its own (copy-on-write for mmap_mode='c').
+                self._store = store = store.copy()
+                self._frame_borrowed = False
+            store[key] = value
+            return
+        try:
+            store = session.working_copy(self._dparams)
+            if store is not self._store_value:
+                self._store, self._frame_borrowed = store, False
+            with session.writing("writing to the array"):
+                store[key] = value
+        except MLArrayFileError:
+            self._release()  # the file is unchanged; this handle cannot go on
+            raise
+        session.mark_written(touched_chunks(store.shape, store.chunks, key))
 
     def __repr__(self) -> str:
         if self.shape is None:
@@ -810,21 +824,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
 
 
-@dataclass(frozen=True)
-class _PendingOpen:
-    """A file :meth:`MLArray.open` read the header of, attached on first data access."""
-
-    opened: OpenedHeader
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        header = self.opened.header
-        return tuple(header.shape) if header.meta._has_array.value else None
-
-    @property
-    def dtype(self) -> np.dtype[Any] | None:
-        header = self.opened.header
-        return np.dtype(header.dtype) if header.meta._has_array.value else None
+def _storable(meta: Meta) -> bool:
+    """Whether ``meta`` passes the checks of a write."""
+    try:
+        meta.validate()
+    except MLArrayError:
+        return False
+    return True
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -11,12 +11,13 @@ in ``docs/format.md``.
 
 from __future__ import annotations
 
+import mmap
 import os
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 from mlarray_meta._b2nd import expected_sizes, parse_b2nd
 from mlarray_meta._cframe import (
@@ -42,6 +43,7 @@ __all__ = [
     "FrameInfo",
     "parse_frame",
     "read_frame",
+    "read_frame_descriptor",
 ]
 
 MAX_VLMETA_BYTES: Final = 256 * 2**20
@@ -156,28 +158,58 @@ def read_frame(path: str | os.PathLike[str]) -> FrameInfo:
     """
     source = os.fspath(path)
     try:
-        mode = os.stat(path).st_mode
+        fd = os.open(path, os.O_RDONLY)
+    except IsADirectoryError:
+        raise _directory(source) from None
     except OSError as exc:
         raise MLArrayFileError(f"{source}: cannot open the file: {exc.strerror}") from None
-    if stat.S_ISDIR(mode):
-        raise MLArrayFileError(
-            f"{source}: is a directory; expected a file holding one Blosc2 contiguous frame"
-        )
-    if not stat.S_ISREG(mode):
-        raise MLArrayFileError(f"{source}: not a regular file")
     try:
-        with open(path, "rb", buffering=0) as file:
-            size = os.fstat(file.fileno()).st_size
-            return _parse(_file_reader(file, size, source), size, source)
+        return read_frame_descriptor(fd, source=source)
+    finally:
+        os.close(fd)
+
+
+def read_frame_descriptor(fd: int, *, source: str) -> FrameInfo:
+    """Read the frame of the file open as descriptor ``fd`` (positioned reads only).
+
+    Everything comes from the file the descriptor refers to, even if its path is
+    renamed over or removed meanwhile.
+
+    Args:
+        fd: A descriptor opened for reading.
+        source: Names the file in error messages and in :attr:`FrameInfo.path`.
+
+    Returns:
+        The frame's description.
+
+    Raises:
+        MLArrayFileError: The descriptor is not a regular file, or cannot be read.
+        FileFormatError: The bytes are not a valid frame.
+    """
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _directory(source)
+        if not stat.S_ISREG(info.st_mode):
+            raise MLArrayFileError(f"{source}: not a regular file")
+        return _parse(_descriptor_reader(fd, info.st_size, source), info.st_size, source)
     except OSError as exc:
         raise MLArrayFileError(f"{source}: cannot read the file: {exc.strerror}") from None
 
 
-def parse_frame(data: bytes, *, source: str = "<bytes>") -> FrameInfo:
-    """Parse a Blosc2 frame held in memory (e.g. ``NDArray.to_cframe()``).
+def _directory(source: str) -> MLArrayFileError:
+    return MLArrayFileError(
+        f"{source}: is a directory; expected a file holding one Blosc2 contiguous frame"
+    )
+
+
+def parse_frame(data: bytes | memoryview | mmap.mmap, *, source: str = "<bytes>") -> FrameInfo:
+    """Parse a Blosc2 frame held in memory (e.g. ``NDArray.to_cframe()``, a mapped file).
+
+    Only the header and trailer are copied out of ``data``.
 
     Args:
-        data: The whole frame.
+        data: The whole frame (any buffer).
         source: Names the frame in error messages and in :attr:`FrameInfo.path`.
 
     Returns:
@@ -186,14 +218,13 @@ def parse_frame(data: bytes, *, source: str = "<bytes>") -> FrameInfo:
     Raises:
         FileFormatError: The bytes are not a valid frame.
     """
-    view = bytes(data)
-    return _parse(lambda offset, size: view[offset : offset + size], len(view), source)
+    with memoryview(data) as view, view.cast("B") as flat:
+        return _parse(lambda offset, size: bytes(flat[offset : offset + size]), len(flat), source)
 
 
-def _file_reader(file: BinaryIO, size: int, source: str) -> _Reader:
+def _descriptor_reader(fd: int, size: int, source: str) -> _Reader:
     def read(offset: int, count: int) -> bytes:
-        file.seek(offset)
-        data = file.read(count)
+        data = os.pread(fd, count, offset)
         if len(data) != count:
             raise FileFormatError(
                 f"{source}: expected {count} bytes at offset {offset}, found {len(data)} "
@@ -201,7 +232,7 @@ def _file_reader(file: BinaryIO, size: int, source: str) -> _Reader:
             )
         return data
 
-    if size <= _WHOLE_FILE:  # one read is cheaper than two seeks
+    if size <= _WHOLE_FILE:  # one read is cheaper than two
         whole = read(0, size)
         return lambda offset, count: whole[offset : offset + count]
     return read

@@ -260,6 +260,29 @@ class Header:
     meta: Meta
     mapping: HeaderMapping
 
+    @classmethod
+    def from_frame(cls, frame: FrameInfo, *, decompress: ChunkDecoder | None = None) -> Header:
+        """Decode the metadata of an already parsed frame into a :class:`Meta`.
+
+        Args:
+            frame: The parsed frame.
+            decompress: Decodes entries the standard library cannot (see
+                :meth:`FrameInfo.vlmeta_payload`).
+
+        Raises:
+            FileFormatError: The metadata is invalid, unsafe or from an incompatible
+                newer format version.
+        """
+        mapping = HeaderMapping.from_frame(frame, decompress=decompress)
+        try:
+            meta = meta_from_file(mapping.meta, source=mapping.path)
+        except MLArrayError as exc:
+            raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
+        if mapping.origin is None:
+            with managed_writes():
+                meta._has_array.set(mapping.shape != (0,))
+        return cls(meta=meta, mapping=mapping)
+
     @property
     def shape(self) -> tuple[int, ...]:
         """Array shape (``(0,)`` for a metadata-only file)."""
@@ -302,12 +325,4 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
         FileFormatError: The file or its metadata is invalid, unsafe or from an
             incompatible newer format version.
     """
-    mapping = read_header_mapping(path, decompress=decompress)
-    try:
-        meta = meta_from_file(mapping.meta, source=mapping.path)
-    except MLArrayError as exc:
-        raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
-    if mapping.origin is None:
-        with managed_writes():
-            meta._has_array.set(mapping.shape != (0,))
-    return Header(meta=meta, mapping=mapping)
+    return Header.from_frame(read_frame(path), decompress=decompress)

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import blosc2
+
 from mlarray._header import _set_raw_vlmeta, read_file_header
 from mlarray._index_store import (
     INDEX_KEY,
@@ -17,7 +19,9 @@ from mlarray._index_store import (
     encode_index,
 )
 from mlarray._integrity import chunk_checksums
-from mlarray._storage import atomic_write, blosc2_errors, check_mla_path, open_file_array
+from mlarray._opened import open_file
+from mlarray._staging import atomic_write
+from mlarray._storage import check_mla_path
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.mlarray import MLArray
 from mlarray.training._foreground import SamplingRule, compute_index
@@ -97,10 +101,11 @@ def build_index(
                 f"{target!r}: the index is stored in a file; save the MLArray first, then "
                 "build the index of the saved file"
             )
-        if target._persistent:
-            store = target._store
-            if store is None:
+        session = target._session
+        if session is not None:  # an open edit: the index goes into its working copy
+            if target.shape is None:
                 raise NoArrayError(f"{target.filepath}: the file holds no array")
+            store = session.working_copy(target._dparams)
             return _compute_and_store(store, None, seed, rule, str(target.filepath))
         target = target.filepath
     path = check_mla_path(target, must_exist=True)
@@ -110,10 +115,9 @@ def build_index(
         shutil.copyfile(path, temp)
         header = read_file_header(temp)
         _require_array(header, path)
-        with blosc2_errors(path, "storing the foreground index", writing=True):
-            array = open_file_array(temp, mode="a", mmap_mode=None, dparams={"nthreads": 1})
-            built.append(_compute_and_store(array, header.mapping.integrity, seed, rule, str(path)))
-            del array
+        array = blosc2.open(str(temp), mode="a", dparams={"nthreads": 1}, deserialize="safe")
+        built.append(_compute_and_store(array, header.mapping.integrity, seed, rule, str(path)))
+        del array
 
     atomic_write(path, write)
     return built[0]
@@ -151,7 +155,7 @@ def _read(path: PathLike) -> tuple[ForegroundIndex | None, IndexStatus]:
         crcs = integrity.get("chunks")
         current = chunks_fingerprint(header.shape, header.dtype, crcs) if crcs else b""
     else:
-        array = open_file_array(checked, mode="r", mmap_mode="r", dparams={"nthreads": 1})
+        array = open_file(checked, mapped=True).array({"nthreads": 1})
         current = _fingerprint(array, None)
     if stored.fingerprint != current:
         return None, IndexStatus.STALE
