@@ -133,3 +133,34 @@ def reopen_while_replaced(path: str, references: list[str], seconds: float) -> t
             continue
         wrong += not np.array_equal(data, expected[opened.meta.source.data["seed"]])
     return opens, wrong
+
+
+def noise(shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """Incompressible float32 values: 16 MiB for (64, 256, 256), whatever the codec."""
+    return np.random.default_rng(0).random(shape, dtype=np.float32)
+
+
+def fill_on_a_small_disk(target: str, how: str) -> str:
+    """Write 16 MiB of noise to ``target`` on a 3 MiB file system, the way ``how`` says.
+
+    ``how`` is ``"create"`` (``MLArray.create`` then ``image[...] = noise``, the
+    memory-mapped default), ``"edit"`` (``open(mmap_mode='r+')`` of an existing
+    file) or ``"save"``.
+
+    Returns:
+        ``"written"``, or the class name and message of the exception raised.
+    """
+    values = noise((64, 256, 256))
+    try:
+        if how == "create":
+            image = MLArray.create(target, shape=values.shape, dtype=np.float32)
+            image[...] = values
+            image.close()
+        elif how == "edit":
+            with MLArray.open(target, mmap_mode="r+") as image:
+                image[...] = values
+        else:
+            MLArray(values).save(target)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "written"
