@@ -106,6 +106,13 @@ def register(subcommands: Any) -> None:
         "which NIfTI and ITK cannot store); values it cannot hold are refused",
     )
     parser.add_argument(
+        "--no-stats",
+        dest="stats",
+        action="store_false",
+        help="do not compute statistics (meta.stats; label voxel counts and boxes) "
+        "into .mla outputs",
+    )
+    parser.add_argument(
         "--seg",
         action="store_true",
         help="every input is a label map (stored as uint8/uint16 labels, marked is_seg)",
@@ -149,6 +156,7 @@ def _options(arguments: argparse.Namespace) -> dict[str, Any]:
         "cparams": arguments.preset,
         "cast": arguments.cast,
         "is_seg": True if arguments.seg else None,
+        "stats": None if arguments.stats else False,
     }
     return {name: value for name, value in given.items() if value is not None}
 

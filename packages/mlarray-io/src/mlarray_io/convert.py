@@ -75,6 +75,7 @@ def convert_file(
     patch_size: int | Sequence[int] | str | None = "default",
     cparams: dict[str, Any] | str | None = None,
     cast: str | None = None,
+    stats: bool = True,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -94,6 +95,10 @@ def convert_file(
         cast: Convert the values to this dtype (``"float32"``, ``"int16"``...)
             before writing, e.g. float16 images for NIfTI, which has no float16.
             Floats are rounded to the new dtype; values it cannot hold are refused.
+        stats: For ``.mla`` outputs, record statistics computed from the values
+            while converting: ``meta.stats`` for images; for label maps the
+            bounding box of every label in ``meta.bbox`` and the voxel count of
+            every label in ``meta.extra["label_voxels"]``.
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
             ``reorient``, ``is_seg``, ``series_id``).
 
@@ -112,7 +117,9 @@ def convert_file(
         ConversionError: If reading or writing failed (a corrupt file, say) with an
             error from outside mlarray; the original is chained.
     """
-    options = ConversionOptions(patch_size=patch_size, cparams=cparams, cast=cast, **load_options)
+    options = ConversionOptions(
+        patch_size=patch_size, cparams=cparams, cast=cast, stats=stats, **load_options
+    )
     return convert_with(Path(src), Path(dst), options, overwrite=overwrite)
 
 
