@@ -29,7 +29,7 @@ def test_dataset_subprocess_with_a_bad_input(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_mlarray("convert", tmp_path / "data", out, "--workers", "2")
     assert result.returncode == 1
-    assert "converted 2, skipped 0 (outputs exist), failed 1" in result.stdout
+    assert "converted 2 (new: 2), skipped 0, failed 1 in " in result.stdout
     (failure_line,) = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
     assert failure_line.startswith(f"FAILED {tmp_path / 'data' / 'bad.nii.gz'}: ")
     assert "Traceback" not in result.stderr
@@ -40,7 +40,7 @@ def test_dataset_subprocess_with_a_bad_input(tmp_path: Path) -> None:
 
     again = run_mlarray("convert", tmp_path / "data", out, "--no-progress")
     assert again.returncode == 1
-    assert "converted 0, skipped 2 (outputs exist), failed 1" in again.stdout
+    assert "converted 0, skipped 2 (up to date: 2), failed 1 in " in again.stdout
 
 
 @pytest.mark.parametrize(

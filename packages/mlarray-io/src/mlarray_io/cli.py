@@ -58,8 +58,8 @@ def register(subcommands: Any) -> None:
         help="convert images or datasets between NIfTI, NRRD, MHA, DICOM and .mla",
         description="Convert one image (SRC a file or DICOM series folder, DST a file) "
         "or a dataset (SRC a folder or a quoted glob pattern, DST a folder: the folder "
-        "tree is mirrored, outputs that exist are skipped, failures are listed at the "
-        "end and make the exit status 1).",
+        "tree is mirrored, outputs that are up to date are skipped, failures are listed "
+        "at the end and make the exit status 1).",
     )
     parser.add_argument("src", metavar="SRC", help="image, DICOM folder, dataset folder or glob")
     parser.add_argument("dst", metavar="DST", help="output file, or output folder for a dataset")
@@ -74,7 +74,12 @@ def register(subcommands: Any) -> None:
         metavar="ADDRESS",
         help="run a dataset on this Dask scheduler, one task per image (needs mlarray-io[dask])",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="convert every input again (a rerun otherwise converts only new inputs, "
+        "outputs older than their source and outputs made with other options)",
+    )
     parser.add_argument(
         "--summary",
         metavar="PATH",
@@ -137,11 +142,17 @@ def _is_single_image(src: str, dst: Path) -> bool:
     return not glob.has_magic(src) and not path.is_dir()
 
 
+def _counted(summary: ConversionSummary, group: str) -> str:
+    """``converted 3 (new: 2, options changed: 1)``: a group's count, with its reasons."""
+    reasons = summary.reasons(group)
+    counts = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    return f"{group} {sum(reasons.values())}" + (f" ({counts})" if counts else "")
+
+
 def _report(summary: ConversionSummary, summary_path: Path) -> None:
     print(
-        f"converted {len(summary.converted)}, skipped {len(summary.skipped)} "
-        f"(outputs exist), failed {len(summary.failed)} in {summary.seconds:.1f} s; "
-        f"summary: {summary_path}"
+        f"{_counted(summary, 'converted')}, {_counted(summary, 'skipped')}, "
+        f"failed {len(summary.failed)} in {summary.seconds:.1f} s; summary: {summary_path}"
     )
     for record in summary.failed:
         reason = (record.error or "").removeprefix(f"{record.source}: ")
