@@ -26,8 +26,15 @@ IMPORT_NAMES = {
 }
 PYTHON = "3.11"
 TEST_DEPS = ("pytest>=8.0", "hypothesis>=6.100")
-IO_EXTRAS = "[dask]"
+IO_EXTRAS = "[dask,zarr]"
+# The NGFF library whose reader and spec models check our OME-Zarr output.
+ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
+PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
+"""Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
+# PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
+# pip command as anything that depends on torch, or pip pulls a multi-GB CUDA build.
+TORCH_CPU = "torch==2.13.0+cpu"
 
 
 def build_wheels(session: nox.Session) -> dict[str, Path]:
@@ -93,11 +100,40 @@ def tests(session: nox.Session) -> None:
     session.notify("versions")
     session.notify("tests_meta")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    install_all(session, *TEST_DEPS)
+    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
     session.run(
-        "pytest", "tests", "--ignore=tests/interop", "-p", "no:cacheprovider", *session.posargs
+        "pytest",
+        "tests",
+        "--ignore=tests/interop",
+        "--ignore=tests/napari",
+        "--ignore=tests/training/torch",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
     )
     session.notify("interop")
+    session.notify("napari")
+    session.notify("tests_torch")
+
+
+def check_cpu_torch(session: nox.Session, python: str = "python") -> None:
+    """Fail unless the torch installed is a CPU build without CUDA packages beside it."""
+    code = (
+        "import importlib.metadata as m, torch; "
+        "cuda = sorted(d.metadata['Name'] for d in m.distributions() "
+        "if d.metadata['Name'].lower().startswith('nvidia')); "
+        "assert torch.version.cuda is None and not cuda, (torch.__version__, cuda); "
+        "print('torch', torch.__version__, 'CPU build')"
+    )
+    session.run(python, "-c", code, external=True)
+
+
+@nox.session(python=PYTHON)
+def tests_torch(session: nox.Session) -> None:
+    """tests/training with real PyTorch (its CPU wheel): DataLoader workers, seeds, shards."""
+    install_all(session, *TEST_DEPS, TORCH_CPU)
+    check_cpu_torch(session)
+    session.run("pytest", "tests/training", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -123,6 +159,30 @@ def interop(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
         env={"MLARRAY_LEGACY_PYTHON": str(legacy / "bin" / "python")},
+    )
+
+
+# napari's pytest plugins import napari (and its deprecation warnings) at start-up.
+NAPARI_PYTEST_ARGS = (
+    *("-p", "no:napari", "-p", "no:napari-plugin-engine", "-p", "no:npe2"),
+    *("-W", "ignore::pydantic.warnings.PydanticDeprecatedSince20"),
+)
+
+
+@nox.session(python=PYTHON)
+def napari(session: nox.Session) -> None:
+    """Our napari plugin (mlarray-io[napari]) in real napari, headless (Qt offscreen)."""
+    wheels = install_all(session, *TEST_DEPS)
+    session.install(f"{wheels['mlarray-io']}[napari]", "pyqt6")
+    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-io"]))
+    session.run(
+        "pytest",
+        "tests/napari",
+        "-p",
+        "no:cacheprovider",
+        *NAPARI_PYTEST_ARGS,
+        *session.posargs,
+        env={"QT_QPA_PLATFORM": "offscreen"},
     )
 
 
@@ -173,7 +233,7 @@ def wheel_problems(wheel: Path, import_name: str) -> list[str]:
             problems.append(f"stray top-level entry {name}")
         elif "/tests/" in name or name.rsplit("/", 1)[-1].startswith("test_"):
             problems.append(f"test file shipped: {name}")
-        elif not name.endswith((".py", "py.typed")):
+        elif not name.endswith((".py", "py.typed")) and name not in PACKAGE_DATA:
             problems.append(f"unexpected file: {name}")
     return problems
 
@@ -185,7 +245,14 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --quick`` takes under two minutes; other arguments go to
     benchmarks/run.py (``--formats``, ``--datasets``, ``--out``, ``--markdown``).
     A legacy package that fails to install shows as FAILED in the tables.
+
+    ``nox -s bench -- --loader`` runs the training-loader benchmark instead
+    (benchmarks/loader/run.py): ours against nnU-Net's, medh5's and TorchIO's
+    loaders, each peer in its own venv; other arguments go to that script.
     """
+    if "--loader" in session.posargs:
+        loader_bench(session, [arg for arg in session.posargs if arg != "--loader"])
+        return
     install_all(session, "zarr>=3", "h5py", "hdf5plugin", "nilearn", "matplotlib")
     legacy = Path(session.create_tmp()) / "legacy-venv"
     if not (legacy / "bin" / "python").exists():
@@ -202,6 +269,32 @@ def bench(session: nox.Session) -> None:
         *("--legacy-python", str(legacy / "bin" / "python")),
         *session.posargs,
     )
+
+
+# The peers of the loader benchmark, each installed in a venv of its own.
+LOADER_PEERS = {
+    "nnunet": ("nnunetv2==2.8.1",),
+    "medh5": ("medh5==2.2.3",),
+    "torchio": ("torchio==1.2.1",),
+}
+
+
+def loader_bench(session: nox.Session, arguments: list[str]) -> None:
+    """Set up the peers' venvs (with the CPU build of PyTorch) and run the loader benchmark."""
+    install_all(session, TORCH_CPU, "matplotlib")
+    check_cpu_torch(session)
+    peers = []
+    for name, packages in LOADER_PEERS.items():
+        venv = Path(session.create_tmp()) / f"loader-{name}"
+        python = venv / "bin" / "python"
+        if not python.exists():
+            session.run("python", "-m", "venv", str(venv))
+            session.run(
+                str(python), "-m", "pip", "install", "--quiet", *packages, TORCH_CPU, external=True
+            )
+        check_cpu_torch(session, str(python))
+        peers += [f"--{name}-python", str(python)]
+    session.run("python", str(ROOT / "benchmarks" / "loader" / "run.py"), *peers, *arguments)
 
 
 @nox.session(python=PYTHON)

@@ -7,9 +7,7 @@ includes (pymdownx.snippets), so what the site shows is what these tests run.
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
 import os
-import pickle
 import re
 import subprocess
 import sys
@@ -134,50 +132,3 @@ def test_cli_transcripts_are_current(tmp_path: Path) -> None:
             f"docs/examples/cli/{name}.txt is stale: run python tools/capture_cli_docs.py"
         )
         assert f"cli/{name}.txt" in included_files()
-
-
-# --------------------------------------------------------------- PyTorch example
-# torch is not installed in the test environment: the example's dataset is plain
-# Python, exercised here directly and from worker processes as a DataLoader would.
-
-
-@pytest.fixture(scope="module")
-def pytorch_example() -> ModuleType:
-    return load_module(EXAMPLES_DIR / "pytorch_dataset.py")
-
-
-def test_patch_dataset_items(pytorch_example: ModuleType, tmp_path: Path) -> None:
-    paths = pytorch_example.make_example_files(tmp_path, count=2)
-    dataset = pytorch_example.RandomPatchDataset(paths, patch_size=(16, 32, 32), length=10, seed=3)
-    assert len(dataset) == 10
-    volumes = [mlarray.MLArray.load(path).to_numpy() for path in paths]
-    for index in range(len(dataset)):
-        patch, case = dataset[index]
-        assert patch.shape == (1, 16, 32, 32)
-        assert patch.dtype == np.float32
-        # the patch is a real window of its source volume (random floats are unique)
-        source = volumes[case]
-        (corner,) = np.argwhere(source == patch[0, 0, 0, 0])
-        z, y, x = (int(c) for c in corner)
-        assert np.array_equal(source[z : z + 16, y : y + 32, x : x + 32], patch[0])
-    first, again = dataset[4], dataset[4]
-    assert np.array_equal(first[0], again[0])
-    assert first[1] == again[1]
-
-
-@pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_patch_dataset_in_worker_processes(
-    pytorch_example: ModuleType, tmp_path: Path, method: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.syspath_prepend(str(EXAMPLES_DIR))  # spawned workers import the example
-    paths = pytorch_example.make_example_files(tmp_path, count=2)
-    dataset = pytorch_example.RandomPatchDataset(paths, patch_size=(16, 32, 32), length=8)
-    expected = [dataset[index] for index in range(8)]  # opens the files in this process
-    copy = pickle.loads(pickle.dumps(dataset))  # what a spawned worker receives
-    assert copy._images == {}
-    assert copy.paths == dataset.paths
-    with multiprocessing.get_context(method).Pool(2) as pool:
-        got = pool.map(dataset.__getitem__, range(8), chunksize=2)
-    for (patch, case), (worker_patch, worker_case) in zip(expected, got, strict=True):
-        assert np.array_equal(worker_patch, patch)
-        assert worker_case == case

@@ -82,3 +82,7 @@ def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | N
         del array.schunk.vlmeta[LEGACY_KEY]
     envelope = encode_envelope(mapping, integrity=integrity, legacy_crc32=fingerprint)
     _set_raw_vlmeta(array, ENVELOPE_KEY, envelope)
+    if integrity is not None:  # the array is final: keep its foreground index current
+        from mlarray.training._index import refresh_stored_index
+
+        refresh_stored_index(array, integrity)

@@ -37,6 +37,7 @@ class ConversionOptions:
         stats: Compute statistics (``meta.stats``; label voxel counts and
             bounding boxes for label maps) into ``.mla`` outputs.
         cast: The dtype to convert the values to, or None to keep theirs.
+        levels: Resolution levels of ``.ome.zarr`` outputs.
     """
 
     backend: str | None = None
@@ -47,6 +48,7 @@ class ConversionOptions:
     cparams: dict[str, Any] | str | None = None
     stats: bool = True
     cast: str | None = None
+    levels: int = 1
 
     def __post_init__(self) -> None:
         if self.cast is not None:

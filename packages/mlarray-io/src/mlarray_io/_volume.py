@@ -31,7 +31,7 @@ from mlarray_io.errors import ImageFormatError
 from mlarray_meta._base import managed_writes
 from mlarray_meta.spatial import is_spatial_label
 
-__all__ = ["Volume", "from_volume", "reoriented", "to_volume", "with_values"]
+__all__ = ["Volume", "from_volume", "reoriented", "to_volume", "with_values", "world_affine"]
 
 _RAS_NAMES = (None, "RAS", "RAS+", "unknown")
 _LPS_NAMES = ("LPS", "LPS+")
@@ -160,7 +160,7 @@ def _axis_order(labels: list[str], where: str) -> list[int]:
     return spatial + temporal + others
 
 
-def _world_affine(image: MLArray, where: str) -> npt.NDArray[np.float64]:
+def world_affine(image: MLArray, where: str) -> npt.NDArray[np.float64]:
     """``image.affine`` in the RAS+ world."""
     affine = np.asarray(image.affine, dtype=np.float64)
     frame = image.meta.spatial.coord_system
@@ -218,7 +218,7 @@ def to_volume(image: MLArray, where: str) -> Volume:
     is_seg = image.meta.is_seg.value
     return Volume(
         array=as_label_map(values, where) if is_seg else values,
-        affine=_world_affine(image, where),
+        affine=world_affine(image, where),
         labels=[labels[axis] for axis in order],
         units=units,
         source=source,

@@ -21,6 +21,7 @@ from mlarray_io._masks import MASK_PATTERNS, MaskRule
 from mlarray_io._sources import image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
+from mlarray_io.omezarr import is_ome_zarr
 
 __all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
 
@@ -31,6 +32,13 @@ def _worker_count(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {value}")
+    return value
+
+
+def _level_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 level, got {value}")
     return value
 
 
@@ -104,6 +112,12 @@ def register(subcommands: Any) -> None:
         help="compression of .mla outputs: fast patch reads (default) or smaller files",
     )
     parser.add_argument(
+        "--levels",
+        type=_level_count,
+        metavar="N",
+        help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
+    )
+    parser.add_argument(
         "--cast",
         type=_dtype_name,
         metavar="DTYPE",
@@ -137,6 +151,8 @@ def register(subcommands: Any) -> None:
 def _is_single_image(src: str, dst: Path) -> bool:
     """Whether SRC names one image (a file or a DICOM series with a file as DST)."""
     path = Path(src)
+    if is_ome_zarr(path):
+        return True
     if is_dicom_folder(path):
         return image_suffix(dst) is not None
     return not glob.has_magic(src) and not path.is_dir()
@@ -166,6 +182,7 @@ def _options(arguments: argparse.Namespace) -> dict[str, Any]:
         "patch_size": arguments.patch_size,
         "cparams": arguments.preset,
         "cast": arguments.cast,
+        "levels": arguments.levels,
         "is_seg": True if arguments.seg else None,
         "stats": None if arguments.stats else False,
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlarray_io
-from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
 from mlarray_io._finalise import finalise
 from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
@@ -21,6 +21,7 @@ from mlarray_io.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 
 if TYPE_CHECKING:
     from mlarray import MLArray
@@ -30,7 +31,7 @@ __all__ = ["check_output", "conversion_errors", "convert_file", "convert_with", 
 
 def check_output(dst: Path, *, overwrite: bool) -> None:
     """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
-    if image_suffix(dst) is None:
+    if image_suffix(dst) is None and not is_ome_zarr(dst):
         raise UnsupportedFormatError(
             f"{dst}: unknown output format; expected {', '.join(IMAGE_SUFFIXES)}"
         )
@@ -76,6 +77,7 @@ def convert_file(
     cparams: dict[str, Any] | str | None = None,
     cast: str | None = None,
     stats: bool = True,
+    levels: int = 1,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -99,6 +101,8 @@ def convert_file(
             while converting: ``meta.stats`` for images; for label maps the
             bounding box of every label in ``meta.bbox`` and the voxel count of
             every label in ``meta.extra["label_voxels"]``.
+        levels: For ``.ome.zarr`` outputs, the resolution levels to write (see
+            :func:`mlarray_io.to_ome_zarr`).
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
             ``reorient``, ``is_seg``, ``series_id``).
 
@@ -118,7 +122,12 @@ def convert_file(
             error from outside mlarray; the original is chained.
     """
     options = ConversionOptions(
-        patch_size=patch_size, cparams=cparams, cast=cast, stats=stats, **load_options
+        patch_size=patch_size,
+        cparams=cparams,
+        cast=cast,
+        stats=stats,
+        levels=levels,
+        **load_options,
     )
     return convert_with(Path(src), Path(dst), options, overwrite=overwrite)
 
@@ -130,6 +139,8 @@ def convert_with(
     if not source.exists():
         raise SourceNotFoundError(f"{source}: no such file or folder")
     check_output(target, overwrite=overwrite)
+    if options.levels != 1 and not is_ome_zarr(target):
+        raise MetaValidationError(f"levels: pyramids are for .ome.zarr outputs, not {target}")
     with conversion_errors(source, target):
         image = mlarray_io.load(source, **options.load_options())
         save_converted(image, target, options, where=str(source))
@@ -158,4 +169,8 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
         options: The conversion's options.
         where: The source, for messages.
     """
-    _save_atomically(finalise(image, target, options, where=where), target, options.layout())
+    finalised = finalise(image, target, options, where=where)
+    if is_ome_zarr(target):
+        to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
+    else:
+        _save_atomically(finalised, target, options.layout())

@@ -1,6 +1,6 @@
 """The ``mlarray`` command and its plugin mechanism.
 
-Built-in subcommands: ``header``, ``info``, ``verify``. Other packages add
+Built-in subcommands: ``header``, ``info``, ``verify``, ``index``. Other packages add
 subcommands through the entry-point group ``mlarray.commands``: each entry point
 names a function ``register(subcommands)`` that adds its parser to the
 ``argparse`` sub-parsers and sets ``func`` on it (``mlarray-io`` adds
@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from mlarray._version import __version__
-from mlarray.cli import header, info, verify
+from mlarray.cli import header, index, info, verify
 from mlarray.errors import MLArrayError
 
 __all__ = ["ENTRY_POINT_GROUP", "build_parser", "header_main", "main"]
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mlarray {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (header, info, verify):
+    for module in (header, info, verify, index):
         module.register(subcommands)
     registered = set(subcommands.choices)
     for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
