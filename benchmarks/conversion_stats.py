@@ -27,7 +27,8 @@ import nibabel as nib
 import numpy as np
 from data import build_datasets
 
-from mlarray_io._stats import image_statistics, label_statistics
+from mlarray_io._label_stats import label_statistics
+from mlarray_io._stats import image_statistics
 from mlarray_io.convert import convert_file
 
 DATASETS = ("ct-int16", "ct-float32", "labels-uint8")

@@ -122,3 +122,17 @@ def test_patch_size_and_preset_lay_the_outputs_out(
     with pytest.raises(SystemExit):
         main([*single, "--patch-size", "8,x"])
     assert "expected N or N,N,N" in capsys.readouterr().err
+
+
+def test_to_names_the_format_of_a_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_nifti(tmp_path / "data" / "a.nii.gz")
+    args = ["convert", str(tmp_path / "data"), str(tmp_path / "out"), "--no-progress"]
+    assert main([*args, "--to", "nrrd"]) == 0
+    back = tmp_path / "back"
+    assert main(["convert", str(tmp_path / "out"), str(back), "--no-progress", "--to", ".mla"]) == 0
+    np.testing.assert_array_equal(MLArray.open(back / "a.mla").to_numpy(), data)
+    with pytest.raises(SystemExit):
+        main([*args, "--to", "png"])
+    assert "argument --to: expected nnunet or one of .nii.gz" in capsys.readouterr().err

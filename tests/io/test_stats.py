@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 from mlarray import Meta, MLArray
 from mlarray.cli import main
-from mlarray_io._stats import image_statistics, label_statistics
+from mlarray_io._label_stats import label_statistics
+from mlarray_io._stats import image_statistics
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import convert_dataset
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from mlarray import MLArray
 from mlarray_io._cast import cast_values
+from mlarray_io._label_stats import label_statistics
 from mlarray_io._options import RECORD_KEY, ConversionOptions
-from mlarray_io._stats import image_statistics, label_statistics
+from mlarray_io._stats import image_statistics
 from mlarray_io._volume import with_values
 
 __all__ = ["LABEL_VOXELS_KEY", "finalise", "finalise_image", "finalise_mask"]
@@ -49,8 +50,9 @@ def finalise(image: MLArray, target: Path, options: ConversionOptions, *, where:
     """The converted ``image`` as it is saved to ``target``.
 
     The values are cast when asked for; a ``.mla`` output is then completed by
-    :func:`finalise_mask` (label maps) or :func:`finalise_image`, and records
-    the options in ``meta.extra["conversion"]`` (a rerun compares them).
+    :func:`finalise_mask` (label maps) or :func:`finalise_image`, gets
+    ``options.extra`` in its ``meta.extra`` and records the options in
+    ``meta.extra["conversion"]`` (a rerun compares them).
 
     Args:
         image: The image as loaded.
@@ -69,5 +71,5 @@ def finalise(image: MLArray, target: Path, options: ConversionOptions, *, where:
             finalise_mask(image, options)
         else:
             finalise_image(image, options)
-        image.meta.extra[RECORD_KEY] = options.record()
+        image.meta.extra.update({**(options.extra or {}), RECORD_KEY: options.record()})
     return image

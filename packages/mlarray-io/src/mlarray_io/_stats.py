@@ -1,4 +1,4 @@
-"""Statistics computed while converting: intensities of images, voxels and boxes of labels.
+"""Intensity statistics computed while converting (label maps: :mod:`mlarray_io._label_stats`).
 
 Intensity statistics follow the schema (``docs/schema.md``): minimum, maximum,
 mean, median and standard deviation of every finite voxel; the 0.5th and 99.5th
@@ -8,9 +8,6 @@ the voxels between them. All are exact and nothing is sorted: integer images
 with a moderate value range (CT, MR) are counted in one histogram; other images
 are counted in 65536 buckets, and only the few buckets holding a percentile or
 a median, and the tails beyond the percentiles, are read again.
-
-Label statistics count the voxels of each label and find the bounding box of
-each label above 0 (background), as ``[start, stop)`` voxel indices per axis.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PERCENTILE_KEYS", "LabelStatistics", "image_statistics", "label_statistics"]
+__all__ = ["PERCENTILE_KEYS", "c_ordered", "image_statistics"]
 
 Array = npt.NDArray[Any]
 Summary = tuple[float, float, float]
@@ -45,7 +42,7 @@ def _slabs(values: Array) -> Iterator[tuple[slice, Array]]:
         yield rows, values[rows]
 
 
-def _c_ordered(values: Array) -> Array:
+def c_ordered(values: Array) -> Array:
     """``values``, or its transpose when that one is C-contiguous (NIfTI arrays are in
     Fortran order): slabs along the first axis are then contiguous."""
     if values.flags.f_contiguous and not values.flags.c_contiguous:
@@ -228,7 +225,7 @@ def image_statistics(values: Array) -> dict[str, float] | None:
     kind = values.dtype.kind
     if values.size == 0 or kind not in "biuf":
         return None
-    values = _c_ordered(values)
+    values = c_ordered(values)
     if kind in "biu":
         lo, hi = int(values.min()), int(values.max())
         if hi - lo < _HISTOGRAM_BINS:
@@ -241,69 +238,3 @@ def image_statistics(values: Array) -> dict[str, float] | None:
             return None
     with np.errstate(over="ignore", invalid="ignore"):  # overflowing sums are left out
         return _bucket_statistics(values)
-
-
-@dataclass(frozen=True)
-class LabelStatistics:
-    """What a label map holds.
-
-    Attributes:
-        voxels: The voxel count of every label present, background (0) included.
-        boxes: The bounding box of every label above 0, as ``[start, stop)`` voxel
-            indices per axis (``image[tuple(slice(*pair) for pair in box)]``).
-    """
-
-    voxels: dict[int, int]
-    boxes: dict[int, list[list[int]]]
-
-
-def label_statistics(labels: Array) -> LabelStatistics:
-    """Count the voxels and find the bounding box of every label.
-
-    Each index along the first axis is counted label by label (one ``bincount``
-    per plane); each label's box along the other axes is then found in the part
-    of the map between its first and last plane only.
-
-    Args:
-        labels: A label map (integers >= 0, as :func:`~mlarray_io._values.as_label_map`
-            gives).
-    """
-    if labels.size == 0:
-        return LabelStatistics({}, {})
-    if _c_ordered(labels) is not labels:  # read planes along the last axis instead
-        found = label_statistics(labels.T)
-        return LabelStatistics(found.voxels, {k: box[::-1] for k, box in found.boxes.items()})
-    present, codes = _coded(labels)
-    flat = codes.reshape(codes.shape[0], -1)
-    planes = np.stack([np.bincount(plane, minlength=len(present)) for plane in flat])
-    voxels = planes.sum(axis=0)
-    boxes = {}
-    for code, label in enumerate(present.tolist()):
-        if label > 0 and voxels[code]:
-            rows = np.flatnonzero(planes[:, code])
-            part = codes[rows[0] : rows[-1] + 1] == code
-            spans = [
-                np.flatnonzero(part.any(axis=tuple(d for d in range(part.ndim) if d != axis)))
-                for axis in range(1, part.ndim)
-            ]
-            boxes[label] = [[int(rows[0]), int(rows[-1]) + 1]] + [
-                [int(span[0]), int(span[-1]) + 1] for span in spans
-            ]
-    return LabelStatistics(
-        voxels={
-            label: int(count)
-            for label, count in zip(present.tolist(), voxels, strict=True)
-            if count
-        },
-        boxes=boxes,
-    )
-
-
-def _coded(labels: Array) -> tuple[Array, Array]:
-    """The labels that can occur and the map in codes ``0..n-1`` (the labels themselves
-    up to 65535, so no copy; else the sorted distinct labels)."""
-    highest = int(labels.max())
-    if highest < 1 << 16:
-        return np.arange(highest + 1), labels
-    present, codes = np.unique(labels, return_inverse=True)
-    return present, codes.reshape(labels.shape)

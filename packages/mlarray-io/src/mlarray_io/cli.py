@@ -15,17 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from mlarray import cli
-from mlarray.errors import MLArrayError
+from mlarray.errors import MetaValidationError, MLArrayError
 from mlarray_io._cast import parse_dtype
 from mlarray_io._masks import MASK_PATTERNS, MaskRule
-from mlarray_io._sources import image_suffix, is_dicom_folder
+from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
+from mlarray_io.nnunet import export_nnunet, import_nnunet, is_nnunet_raw
 from mlarray_io.omezarr import is_ome_zarr
 
 __all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
 
 SUMMARY_NAME = "conversion-summary.json"
+NNUNET = "nnunet"
+"""``--to nnunet``: write an nnU-Net dataset of ``.mla`` files back as a raw dataset."""
 
 
 def _worker_count(text: str) -> int:
@@ -50,6 +53,15 @@ def _patch_size(text: str) -> int | tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"patch sizes must be positive, got {text!r}")
     return sizes[0] if len(sizes) == 1 else sizes
+
+
+def _output_format(text: str) -> str:
+    chosen = text.lower() if text.lower() == NNUNET else "." + text.lower().lstrip(".")
+    if chosen != NNUNET and chosen not in IMAGE_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"expected {NNUNET} or one of {', '.join(IMAGE_SUFFIXES)}, got {text!r}"
+        )
+    return chosen
 
 
 def _dtype_name(text: str) -> str:
@@ -116,6 +128,13 @@ def register(subcommands: Any) -> None:
         type=_level_count,
         metavar="N",
         help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
+    )
+    parser.add_argument(
+        "--to",
+        type=_output_format,
+        metavar="FORMAT",
+        help="format of a dataset's outputs: .mla (the default), .nii.gz, .nrrd, ... or "
+        f"{NNUNET} (an nnU-Net dataset of .mla files written back as a raw dataset)",
     )
     parser.add_argument(
         "--cast",
@@ -204,16 +223,27 @@ def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, An
 
 def _convert_many(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
     """Convert the dataset SRC into the folder DST; write and print the summary."""
-    summary = convert_dataset(
-        arguments.src,
-        dst,
-        workers=arguments.workers,
-        scheduler=arguments.scheduler,
-        overwrite=arguments.overwrite,
-        progress=arguments.progress,
-        seg_patterns=arguments.seg_patterns,
-        **options,
-    )
+    run = {
+        "workers": arguments.workers,
+        "scheduler": arguments.scheduler,
+        "overwrite": arguments.overwrite,
+        "progress": arguments.progress,
+    }
+    suffix = arguments.to or ".mla"
+    if suffix == NNUNET:
+        if options:
+            given = ", ".join(sorted(options))
+            raise MetaValidationError(
+                f"--to {NNUNET} writes the raw files back as they were; drop {given}"
+            )
+        summary = export_nnunet(arguments.src, dst, **run)
+    elif suffix == ".mla" and is_nnunet_raw(arguments.src):
+        summary = import_nnunet(arguments.src, dst, **run, **options)
+    else:
+        patterns = arguments.seg_patterns
+        summary = convert_dataset(
+            arguments.src, dst, suffix=suffix, seg_patterns=patterns, **run, **options
+        )
     summary_path = arguments.summary or dst / SUMMARY_NAME
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")

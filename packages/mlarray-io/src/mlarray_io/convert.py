@@ -26,7 +26,14 @@ from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 if TYPE_CHECKING:
     from mlarray import MLArray
 
-__all__ = ["check_output", "conversion_errors", "convert_file", "convert_with", "save_converted"]
+__all__ = [
+    "check_output",
+    "conversion_errors",
+    "convert_file",
+    "convert_with",
+    "save_atomically",
+    "save_converted",
+]
 
 
 def check_output(dst: Path, *, overwrite: bool) -> None:
@@ -41,7 +48,7 @@ def check_output(dst: Path, *, overwrite: bool) -> None:
         raise OutputExistsError(f"{dst}: already exists; overwrite=True (--overwrite) replaces it")
 
 
-def _save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
+def save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
     """Save ``image`` to ``dst`` so that ``dst`` appears complete or not at all.
 
     ``.mla`` saves are atomic already; ``layout`` (``patch_size``, ``cparams``)
@@ -173,4 +180,4 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
     if is_ome_zarr(target):
         to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
     else:
-        _save_atomically(finalised, target, options.layout())
+        save_atomically(finalised, target, options.layout())
