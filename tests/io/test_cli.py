@@ -136,3 +136,6 @@ def test_to_names_the_format_of_a_dataset(
     with pytest.raises(SystemExit):
         main([*args, "--to", "png"])
     assert "argument --to: expected nnunet or one of .nii.gz" in capsys.readouterr().err
+    single = ["convert", str(tmp_path / "data" / "a.nii.gz"), str(tmp_path / "a.mla")]
+    assert main([*single, "--to", "nrrd"]) == 1
+    assert "--to is for datasets" in capsys.readouterr().err

@@ -211,6 +211,10 @@ def _options(arguments: argparse.Namespace) -> dict[str, Any]:
 def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
     """Convert SRC to DST; SRC is a label map if asked for or if its path says so."""
     src = Path(arguments.src)
+    if arguments.to is not None:
+        raise MetaValidationError(
+            f"--to is for datasets; {dst}: the extension of DST names the format of one image"
+        )
     rule = MaskRule.from_patterns(arguments.seg_patterns)
     if "is_seg" not in options and rule.match(src, src.parent.parent):
         options = {**options, "is_seg": True}
