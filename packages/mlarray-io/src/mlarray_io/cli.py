@@ -18,8 +18,9 @@ from mlarray import cli
 from mlarray.errors import MetaValidationError, MLArrayError
 from mlarray_io._cast import parse_dtype
 from mlarray_io._masks import MASK_PATTERNS, MaskRule
+from mlarray_io._options import ConversionOptions
+from mlarray_io._runner import FileJob
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix, is_dicom_folder
-from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
 from mlarray_io.nnunet import export_nnunet, import_nnunet, is_nnunet_raw
 from mlarray_io.omezarr import is_ome_zarr
@@ -215,12 +216,14 @@ def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, An
         raise MetaValidationError(
             f"--to is for datasets; {dst}: the extension of DST names the format of one image"
         )
-    rule = MaskRule.from_patterns(arguments.seg_patterns)
-    if "is_seg" not in options and rule.match(src, src.parent.parent):
-        options = {**options, "is_seg": True}
+    chosen = ConversionOptions(**options)
+    pattern = None
+    if chosen.is_seg is None:
+        pattern = MaskRule.from_patterns(arguments.seg_patterns).match(src, src.parent.parent)
+        chosen = chosen if pattern is None else chosen.with_is_seg(True)
     start = time.perf_counter()
-    convert_file(src, dst, overwrite=arguments.overwrite, **options)
-    kind = "label map, " if options.get("is_seg") else ""
+    FileJob(src, dst, chosen, mask_pattern=pattern).run(overwrite=arguments.overwrite)
+    kind = "label map, " if chosen.is_seg else ""
     print(f"{arguments.src} -> {dst} ({kind}{time.perf_counter() - start:.2f} s)")
     return 0
 
