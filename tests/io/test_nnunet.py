@@ -164,3 +164,21 @@ def test_what_is_not_an_nnunet_dataset(raw: Path, tmp_path: Path) -> None:
     (raw / "dataset.json").write_text("{not json")
     with pytest.raises(RuntimeError, match=r"dataset\.json: cannot read the nnU-Net dataset"):
         import_nnunet(raw, tmp_path / "out", progress=False)
+
+
+def test_recorded_file_names_cannot_leave_the_output_folder(raw: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    import_nnunet(raw, out, workers=1, progress=False)
+    path = out / "imagesTs" / "moved_002.mla"
+    image = MLArray.open(path, mmap_mode="r+")
+    channels = image.meta.source["nnunet"]["channels"]
+    channels[0]["file"] = "../../escaped.nii.gz"
+    channels[1]["file"] = ".hidden.nii.gz"
+    image.meta.source["nnunet"] = {**image.meta.source["nnunet"], "channels": channels}
+    image.close()
+    assert export_nnunet(out, tmp_path / "back", workers=1, progress=False).ok
+    assert sorted(p.name for p in (tmp_path / "back" / "imagesTs").iterdir()) == [
+        "moved_002_0000.nii.gz",
+        "moved_002_0001.nii.gz",
+    ]
+    assert not (tmp_path / "escaped.nii.gz").exists()

@@ -20,7 +20,7 @@ import mlarray_io
 from mlarray import MLArray
 from mlarray._header import read_file_header
 from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
-from mlarray_io._cast import cast_values
+from mlarray_io._cast import cast_values, parse_dtype
 from mlarray_io._geometry import CHANNEL, UNKNOWN_UNIT
 from mlarray_io._options import ConversionOptions
 from mlarray_io.convert import conversion_errors, save_atomically, save_converted
@@ -35,6 +35,17 @@ NNUNET_KEY = "nnunet"
 _SAME_GEOMETRY = 1e-5
 """How far (mm) the affines of a case's channels may differ (nnU-Net's own check is looser)."""
 _GEOMETRY_FIELDS = ("spacing", "origin", "direction", "affine")
+
+
+def _with_axes(spatial: MetaSpatial, labels: list[str], units: list[str] | None) -> MetaSpatial:
+    """The geometry and world frame of ``spatial`` with other axis labels and units."""
+    geometry = {name: getattr(spatial, name) for name in _GEOMETRY_FIELDS}
+    return MetaSpatial(
+        **{name: value for name, value in geometry.items() if value is not None},
+        axis_labels=labels,
+        axis_units=units,
+        coord_system=spatial.coord_system,
+    )
 
 
 def _checked(channels: list[MLArray], files: tuple[Path, ...], case: str) -> None:
@@ -68,18 +79,16 @@ def stacked(channels: list[MLArray], files: tuple[Path, ...], case: str, ending:
     _checked(channels, files, case)
     first = channels[0]
     spatial = first.meta.spatial
-    geometry = {name: getattr(spatial, name) for name in _GEOMETRY_FIELDS}
     records = [
         {"file": file.name, "dtype": str(channel.dtype), "source": channel.meta.source.to_plain()}
         for channel, file in zip(channels, files, strict=True)
     ]
     meta = Meta(
         source=MetaSource({NNUNET_KEY: {"case": case, "file_ending": ending, "channels": records}}),
-        spatial=MetaSpatial(
-            **{name: value for name, value in geometry.items() if value is not None},
-            axis_labels=[CHANNEL, *(spatial.axis_labels or [])],
-            axis_units=None if spatial.axis_units is None else [UNKNOWN_UNIT, *spatial.axis_units],
-            coord_system=spatial.coord_system,
+        spatial=_with_axes(
+            spatial,
+            [CHANNEL, *(spatial.axis_labels or [])],
+            None if spatial.axis_units is None else [UNKNOWN_UNIT, *spatial.axis_units],
         ),
         is_seg=MetaIsSeg(False),
     )
@@ -98,13 +107,27 @@ def _records(image_meta: Meta, count: int) -> list[dict[str, Any]]:
 
 
 def channel_files(path: Path, case: str, ending: str) -> list[str]:
-    """The names of the channel files a case image is written back as (header only)."""
+    """The names of the channel files a case image is written back as (header only).
+
+    They are the recorded names; a missing or unsafe one is ``<case>_<XXXX><ending>``.
+    """
     header = read_file_header(path)
     count = header.shape[0] if header.shape else 0
     return [
-        str(record.get("file") or f"{case}_{index:04d}{ending}")
+        _plain_name(record.get("file")) or f"{case}_{index:04d}{ending}"
         for index, record in enumerate(_records(header.meta, count))
     ]
+
+
+def _plain_name(name: Any) -> str | None:
+    """``name`` if it names a file in the folder itself (not ``../x``, not hidden), else None.
+
+    The names come from a file's metadata: a file from a stranger must not make
+    an export write elsewhere.
+    """
+    if isinstance(name, str) and name == Path(name).name and not name.startswith("."):
+        return name
+    return None
 
 
 def split(image: MLArray, where: str) -> list[MLArray]:
@@ -120,18 +143,13 @@ def split(image: MLArray, where: str) -> list[MLArray]:
             f"{where}: expected a case image with a first 'channel' axis, got {labels}"
         )
     values = image.to_numpy()
-    geometry = {name: getattr(spatial, name) for name in _GEOMETRY_FIELDS}
+    units = None if spatial.axis_units is None else list(spatial.axis_units[1:])
     channels = []
     for index, record in enumerate(_records(image.meta, values.shape[0])):
-        dtype = np.dtype(record.get("dtype", values.dtype))
+        dtype = parse_dtype(str(record.get("dtype", values.dtype)))
         meta = Meta(
             source=MetaSource(record.get("source") or {}),
-            spatial=MetaSpatial(
-                **{name: value for name, value in geometry.items() if value is not None},
-                axis_labels=labels[1:],
-                axis_units=None if spatial.axis_units is None else list(spatial.axis_units[1:]),
-                coord_system=spatial.coord_system,
-            ),
+            spatial=_with_axes(spatial, labels[1:], units),
             is_seg=MetaIsSeg(False),
         )
         channel = cast_values(np.ascontiguousarray(values[index]), dtype, where)
