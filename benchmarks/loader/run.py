@@ -25,13 +25,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from prepare import prepare  # noqa: E402
 
-LOADERS = ("mlarray", "nnunet", "medh5", "torchio", "npy")
+LOADERS = ("mlarray", "nnunet", "medh5", "torchio", "npy", "transfer")
 TITLES = {
     "mlarray": "mlarray PatchDataset (.mla)",
     "nnunet": "nnU-Net nnUNetDataLoader (blosc2)",
     "medh5": "medh5 PatchDataset (.medh5)",
     "torchio": "TorchIO Queue + LabelSampler (.nii.gz)",
     "npy": ".npy memmap, our sampler",
+    "transfer": "DataLoader hand-over only (no reads)",
 }
 SIZE_KEYS = {"mlarray": "mlarray", "nnunet": "nnU-Net", "medh5": "medh5", "torchio": "NIfTI"}
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "BLOSC_NTHREADS": "1"}
@@ -157,6 +158,7 @@ def main() -> None:
         data, count=args.cases, quick=args.quick, nnunet=Path(args.nnunet_python), medh5=medh5
     )
     pythons = {"mlarray": sys.executable, "npy": sys.executable, "nnunet": args.nnunet_python}
+    pythons["transfer"] = sys.executable
     if args.medh5_python:
         pythons["medh5"] = args.medh5_python
     if args.torchio_python:
