@@ -26,8 +26,12 @@ IMPORT_NAMES = {
 }
 PYTHON = "3.11"
 TEST_DEPS = ("pytest>=8.0", "hypothesis>=6.100")
-IO_EXTRAS = "[dask]"
+IO_EXTRAS = "[dask,zarr]"
+# The NGFF library whose reader and spec models check our OME-Zarr output.
+ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
+PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
+"""Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
 # PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
 # pip command as anything that depends on torch, or pip pulls a multi-GB CUDA build.
 TORCH_CPU = "torch==2.13.0+cpu"
@@ -96,17 +100,19 @@ def tests(session: nox.Session) -> None:
     session.notify("versions")
     session.notify("tests_meta")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    install_all(session, *TEST_DEPS)
+    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
     session.run(
         "pytest",
         "tests",
         "--ignore=tests/interop",
+        "--ignore=tests/napari",
         "--ignore=tests/training/torch",
         "-p",
         "no:cacheprovider",
         *session.posargs,
     )
     session.notify("interop")
+    session.notify("napari")
     session.notify("tests_torch")
 
 
@@ -153,6 +159,30 @@ def interop(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
         env={"MLARRAY_LEGACY_PYTHON": str(legacy / "bin" / "python")},
+    )
+
+
+# napari's pytest plugins import napari (and its deprecation warnings) at start-up.
+NAPARI_PYTEST_ARGS = (
+    *("-p", "no:napari", "-p", "no:napari-plugin-engine", "-p", "no:npe2"),
+    *("-W", "ignore::pydantic.warnings.PydanticDeprecatedSince20"),
+)
+
+
+@nox.session(python=PYTHON)
+def napari(session: nox.Session) -> None:
+    """Our napari plugin (mlarray-io[napari]) in real napari, headless (Qt offscreen)."""
+    wheels = install_all(session, *TEST_DEPS)
+    session.install(f"{wheels['mlarray-io']}[napari]", "pyqt6")
+    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-io"]))
+    session.run(
+        "pytest",
+        "tests/napari",
+        "-p",
+        "no:cacheprovider",
+        *NAPARI_PYTEST_ARGS,
+        *session.posargs,
+        env={"QT_QPA_PLATFORM": "offscreen"},
     )
 
 
@@ -203,7 +233,7 @@ def wheel_problems(wheel: Path, import_name: str) -> list[str]:
             problems.append(f"stray top-level entry {name}")
         elif "/tests/" in name or name.rsplit("/", 1)[-1].startswith("test_"):
             problems.append(f"test file shipped: {name}")
-        elif not name.endswith((".py", "py.typed")):
+        elif not name.endswith((".py", "py.typed")) and name not in PACKAGE_DATA:
             problems.append(f"unexpected file: {name}")
     return problems
 

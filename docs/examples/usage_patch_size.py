@@ -6,9 +6,11 @@ from mlarray import MLARRAY_DEFAULT_PATCH_SIZE, MLArray
 
 volume = np.zeros((160, 256, 256), np.int16)
 
-# Default: optimized for 192^3 patches (clipped to the image).
+# Default: optimized for 192^3 patches (laid out as if clipped to the image);
+# meta.blosc2 records the request and the chunks and blocks actually used.
 default = MLArray(volume)
-print(MLARRAY_DEFAULT_PATCH_SIZE, default.meta.blosc2.patch_size)  # 192 [160, 192, 192]
+print(MLARRAY_DEFAULT_PATCH_SIZE, default.meta.blosc2.patch_size)  # 192 [192, 192, 192]
+assert default.meta.blosc2.patch_size == [192, 192, 192]
 
 # An int: isotropic patches.
 cubes = MLArray(volume, patch_size=96)

@@ -30,7 +30,7 @@ def test_filled_constructors(name: str, extra: dict, value: int, compressed: boo
     np.testing.assert_array_equal(image.to_numpy(), expected)
     assert image.dtype == np.int16
     assert _held_uncompressed(image) is (not compressed)
-    assert image.meta.blosc2.patch_size == [4, 5, 6]
+    assert image.meta.blosc2.patch_size == [192, 192, 192], "the request, not clipped"
     assert image.meta.spatial.shape == [4, 5, 6]
     assert image.meta._has_array.value is True
 
@@ -136,7 +136,7 @@ def test_arange_defaults_to_no_patch_optimisation() -> None:
     image = MLArray.arange(0, 64 * 64, shape=(64, 64))
     assert image.meta.blosc2.patch_size is None
     patched = MLArray.arange(0, 64 * 64, shape=(64, 64), patch_size="default")
-    assert patched.meta.blosc2.patch_size == [64, 64]
+    assert patched.meta.blosc2.patch_size == [192, 192]
 
 
 def test_arange_shape_mismatch_is_a_value_error() -> None:
@@ -187,7 +187,7 @@ def test_asarray(compressed: bool) -> None:
     np.testing.assert_array_equal(image.to_numpy(), data)
     assert image.meta.source == {"k": 1}
     assert _held_uncompressed(image) is (not compressed)
-    assert image.meta.blosc2.patch_size == [2, 3, 4]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
 
 
 @pytest.mark.parametrize("bad", [[1, 2, 3], (1, 2), blosc2.zeros((2, 2))])
@@ -251,7 +251,7 @@ def test_like_from_mlarray_copies_metadata(name: str, extra: dict, value: int | 
     assert image.spacing == [1, 2, 3]
     assert image.meta.source == {"p": 1}
     assert image.meta.is_seg.value is True
-    assert image.meta.blosc2.patch_size == [4, 5, 6], "the layout is chosen anew"
+    assert image.meta.blosc2.patch_size == [192, 192, 192], "the layout is chosen anew"
     source.meta.source["p"] = 2
     assert image.meta.source == {"p": 1}, "metadata is copied, not shared"
     if value is not None:

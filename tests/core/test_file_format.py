@@ -8,6 +8,7 @@ import pickle
 import pickletools
 import zlib
 from pathlib import Path
+from typing import Any
 
 import blosc2
 import numpy as np
@@ -17,6 +18,7 @@ from blosc2.msgpack_utils import msgpack_packb
 from mlarray import Meta, MLArray, config
 from mlarray._verify import verify_file
 from mlarray.errors import (
+    ChecksumError,
     CodecRequiredError,
     FileFormatError,
     UnsafeMetadataError,
@@ -187,7 +189,7 @@ def test_metadata_invalid_for_the_schema_is_a_clear_error(
     path, _ = rich_file
     header = read_header_mapping(path)
     meta = header.meta
-    meta["spatial"]["spacing"] = [1.0, -2.0, 1.0]
+    meta["spatial"]["spacing"] = [1.0, "2.0", 1.0]  # a string: 0.0.54 refuses it too
     envelope = {"format": "mla", "format_version": "1.0", "meta": meta}
     _replace_entry(path, "mla", json.dumps(envelope).encode())
     with pytest.raises(FileFormatError, match="spacing") as info:
@@ -239,7 +241,7 @@ def test_checksums_follow_writes_through_an_open_file(rich_file: tuple[Path, MLA
     image[0:3] = 7
     # While writes are pending, the stale checksums are withdrawn from the file ...
     assert read_header_mapping(path).integrity is None
-    assert verify_file(path).ok
+    assert "holds no checksum record" in verify_file(path).problems[0]
     image.close()
     # ... and close() records fresh ones.
     assert read_header_mapping(path).integrity == _record(path)
@@ -286,24 +288,66 @@ def test_envelope_records_the_fingerprint_of_the_legacy_entry(
 def test_legacy_entry_rewritten_after_ours_wins(rich_file: tuple[Path, MLArray]) -> None:
     """What ``mlarray`` 0.0.54 does on ``open(mmap_mode='r+')`` + ``close()`` of our file."""
     path, image = rich_file
+    integrity = read_header_mapping(path).integrity
     mapping = read_header_mapping(path).meta
     mapping["source"]["data"]["PatientID"] = "edited-by-0.0.54"
     _replace_entry(path, "mlarray", gzip.compress(pickle.dumps(mapping)))
     header = read_header_mapping(path)
     assert header.origin == "legacy"
-    assert header.integrity is None, "the old writer may have replaced chunks too"
+    assert header.integrity == integrity, "the checksums stay in force"
+    assert "holds other metadata, which is used" in header.metadata_problem
     opened = MLArray.open(path)
     assert opened.meta.source["PatientID"] == "edited-by-0.0.54"
     assert opened.spacing == image.spacing
+    np.testing.assert_array_equal(MLArray.open(path, verify=True)[...], image.to_numpy())
     report = verify_file(path)
-    assert report.ok
-    assert not report.checksums
+    assert report.problems == [header.metadata_problem]
+    assert report.checksums
     # Our next write makes the envelope current again.
     writable = MLArray.open(path, mmap_mode="r+")
     writable.close()
     assert read_header_mapping(path).origin == "mla"
     assert MLArray.load(path).meta.source["PatientID"] == "edited-by-0.0.54"
-    assert verify_file(path).checksums
+    assert verify_file(path).ok
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda entry: entry[:4] + bytes([entry[4] ^ 1]) + entry[5:], "holds the same metadata"),
+        (lambda entry: entry[:-9] + bytes([entry[-9] ^ 1]) + entry[-8:], "cannot be decoded"),
+    ],
+    ids=["gzip MTIME", "compressed data"],
+)
+def test_a_damaged_legacy_entry_keeps_the_checksums_in_force(
+    rich_file: tuple[Path, MLArray], damage: Any, expected: str
+) -> None:
+    """One flipped bit in the legacy entry must not turn the checksums off."""
+    path, image = rich_file
+    entry = read_frame(path).vlmeta_value("mlarray")
+    _replace_entry(path, "mlarray", damage(entry))
+    _flip_bit_in_chunk(path, 5)
+    header = read_header_mapping(path)
+    assert header.origin == "mla"
+    assert header.integrity is not None
+    assert expected in header.metadata_problem
+    assert MLArray.open(path).meta.to_mapping() == image.meta.to_mapping()
+    report = verify_file(path)
+    assert report.problems[0] == header.metadata_problem
+    assert any("chunk 5 " in problem for problem in report.problems[1:])
+    with pytest.raises(ChecksumError, match="chunk 5 "):
+        MLArray.open(path, verify=True)[...]
+
+
+def test_a_missing_envelope_in_our_file_is_reported(rich_file: tuple[Path, MLArray]) -> None:
+    path, _ = rich_file
+    _replace_entry(path, "mla", None)
+    header = read_header_mapping(path)
+    assert (header.origin, header.integrity, header.expects_integrity) == ("legacy", None, True)
+    assert "vlmeta 'mla' is missing" in header.metadata_problem
+    assert verify_file(path).problems == [header.metadata_problem]
+    with pytest.raises(ChecksumError, match="cannot verify reads: vlmeta 'mla' is missing"):
+        MLArray.open(path, verify=True)[...]
 
 
 def test_unchanged_legacy_entry_keeps_the_envelope(rich_file: tuple[Path, MLArray]) -> None:

@@ -21,7 +21,7 @@ def _stored(path: Path) -> blosc2.NDArray:
     ("shape", "dtype"),
     [((300, 40, 250), "float32"), ((256, 256, 256), "int16"), ((100, 500), "uint8")],
 )
-def test_default_patch_is_192_per_spatial_axis_clipped(
+def test_default_patch_is_192_per_spatial_axis_and_recorded_unclipped(
     tmp_path: Path, shape: tuple[int, ...], dtype: str
 ) -> None:
     image = MLArray(np.zeros(shape, dtype=dtype))
@@ -29,14 +29,14 @@ def test_default_patch_is_192_per_spatial_axis_clipped(
     chunk, block = comp_blosc2_params(
         shape, patch, bytes_per_pixel=np.dtype(dtype).itemsize, l1_cache_size_per_core_in_bytes=FAST
     )
-    assert image.meta.blosc2.patch_size == patch
+    assert image.meta.blosc2.patch_size == [MLARRAY_DEFAULT_PATCH_SIZE] * len(shape)
     assert image.meta.blosc2.chunk_size == chunk
     assert image.meta.blosc2.block_size == block
     path = tmp_path / "default.mla"
     image.save(path)
     assert list(_stored(path).chunks) == chunk
     assert list(_stored(path).blocks) == block
-    assert MLArray.open(path).meta.blosc2.patch_size == patch
+    assert MLArray.open(path).meta.blosc2.patch_size == [MLARRAY_DEFAULT_PATCH_SIZE] * len(shape)
 
 
 def test_isotropic_and_anisotropic_patch_sizes() -> None:
@@ -51,8 +51,11 @@ def test_isotropic_and_anisotropic_patch_sizes() -> None:
     assert [aniso.meta.blosc2.chunk_size, aniso.meta.blosc2.block_size] == list(
         comp_blosc2_params(shape, (16, 64, 128), l1_cache_size_per_core_in_bytes=FAST)
     )
-    clipped = MLArray(np.zeros(shape, np.float32), patch_size=512)
-    assert clipped.meta.blosc2.patch_size == [64, 128, 128]
+    larger = MLArray(np.zeros(shape, np.float32), patch_size=512)
+    assert larger.meta.blosc2.patch_size == [512, 512, 512], "recorded as asked, as 0.0.54 does"
+    assert [larger.meta.blosc2.chunk_size, larger.meta.blosc2.block_size] == list(
+        comp_blosc2_params(shape, (64, 128, 128), l1_cache_size_per_core_in_bytes=FAST)
+    )
 
 
 def test_patch_size_counts_spatial_axes_only() -> None:
@@ -175,7 +178,8 @@ def test_two_non_spatial_axes_are_not_optimised() -> None:
     with pytest.raises(NotImplementedError, match="non-spatial"):
         MLArray(np.zeros((2, 3, 16, 16)), axis_labels=labels, patch_size=8)
     image = MLArray(np.zeros((2, 3, 16, 16)), axis_labels=labels)
-    assert image.meta.blosc2.patch_size is None, "the default patch is a hint: Blosc2 decides"
+    assert image.meta.blosc2.patch_size == [192, 192], "the request is recorded..."
+    assert image.meta.blosc2.chunk_size == [2, 3, 16, 16], "...but Blosc2 decides"
 
 
 # ------------------------------------------------------------------------ cparams / dparams

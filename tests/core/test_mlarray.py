@@ -234,33 +234,46 @@ def test_affine_is_stored_and_decomposed() -> None:
     assert image.direction is None
 
 
-def test_sheared_affine_reports_its_shear_and_refuses_spacing() -> None:
+def test_sheared_affine_reports_its_shear() -> None:
     affine = np.array([[1.0, 0.5, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1]])
     image = MLArray(_volume(), affine=affine)
     shear = np.asarray(image.shear)
     assert not np.allclose(shear, np.eye(3))
     recomposed = np.asarray(image.rotation) @ np.diag(image.scale) @ shear
     np.testing.assert_allclose(recomposed, affine[:3, :3], atol=1e-12)
-    with pytest.raises(ValueError, match="shear"):
-        image.spacing = [1.0, 1.0, 1.0]
 
 
-def test_setting_spacing_on_an_affine_image_converts_it() -> None:
+@pytest.mark.parametrize("name", ["spacing", "origin", "direction"])
+def test_setting_a_vector_on_an_affine_image_is_a_value_error(name: str) -> None:
+    values = {"spacing": [1.0, 1.0, 1.0], "origin": [0.0, 0.0, 0.0], "direction": np.eye(3)}
     image = MLArray(_volume(), affine=np.diag([2.0, 3.0, 4.0, 1.0]))
-    image.spacing = [1.0, 1.0, 1.0]
-    assert image.spacing == [1.0, 1.0, 1.0]
-    assert image.origin == [0.0, 0.0, 0.0]
-    assert image.meta.spatial.affine is None
-    np.testing.assert_array_equal(image.affine, np.eye(4))
-
-
-def test_setting_affine_replaces_spacing_origin_direction() -> None:
-    image = MLArray(_volume(), spacing=[1, 2, 3], origin=[4, 5, 6])
-    image.affine = np.diag([2.0, 3.0, 4.0, 1.0])
-    assert image.spacing is None
-    assert image.origin is None
-    assert image.direction is None
+    with pytest.raises(ValueError, match=r"stored as affine.*set image.affine = None first"):
+        setattr(image, name, values[name])
+    assert getattr(image, name) is None
     assert image.scale == [2.0, 3.0, 4.0]
+    image.affine = None
+    setattr(image, name, values[name])
+    assert np.array_equal(getattr(image, name), values[name])
+    assert image.meta.spatial.affine is None
+
+
+def test_setting_an_affine_on_a_spacing_image_is_a_value_error() -> None:
+    image = MLArray(_volume(), spacing=[1, 2, 3], origin=[4, 5, 6])
+    with pytest.raises(
+        ValueError, match=r"stored as spacing, origin.*image.spacing = None"
+    ) as info:
+        image.affine = np.diag([2.0, 3.0, 4.0, 1.0])
+    assert isinstance(info.value, MetaValidationError)
+    assert (image.spacing, image.origin, image.meta.spatial.affine) == ([1, 2, 3], [4, 5, 6], None)
+    image.spacing = None
+    with pytest.raises(ValueError, match="origin"):
+        image.affine = np.eye(4)
+    image.origin = None
+    image.affine = np.diag([2.0, 3.0, 4.0, 1.0])
+    assert image.scale == [2.0, 3.0, 4.0]
+    assert image.meta.spatial.affine[0] == [2.0, 0.0, 0.0, 0.0]
+    image.affine = None  # clearing is always allowed
+    assert image.meta.spatial.affine is None
 
 
 @pytest.mark.parametrize("name", ["spacing", "origin", "direction"])
@@ -412,7 +425,7 @@ def test_copy_does_not_take_the_layout_of_the_source() -> None:
     image = MLArray(_volume((20, 20, 20)), copy=base)
     assert image.meta.blosc2.chunk_size != [2, 3, 4]
     assert image.meta.spatial.shape == [20, 20, 20]
-    assert image.meta.blosc2.patch_size == [20, 20, 20]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
 
 
 def test_copy_must_be_an_mlarray() -> None:
@@ -508,7 +521,7 @@ def test_decompress_clears_blosc2_meta_and_compress_restores_it() -> None:
 def test_compress_with_default_patch_and_params() -> None:
     image = MLArray(_volume((20, 30, 40)), compressed=False)
     image.compress(cparams={"codec": blosc2.Codec.ZSTD, "clevel": 3}, dparams={"nthreads": 2})
-    assert image.meta.blosc2.patch_size == [20, 30, 40]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
     assert image.meta.blosc2.cparams["codec"] == blosc2.Codec.ZSTD.value
     assert image.meta.blosc2.cparams["clevel"] == 3
     assert image.meta.blosc2.dparams == {"nthreads": 2}

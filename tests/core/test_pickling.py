@@ -23,7 +23,7 @@ def test_read_only_file_pickles_as_its_path_and_reopens(tmp_path: Path) -> None:
     image = MLArray.open(path, mmap_mode="r")
     image.meta.source["edited"] = True  # unsaved edits travel along
     clone = pickle.loads(pickle.dumps(image))
-    assert clone.filepath == path
+    assert clone.filepath == str(path)
     assert clone.mmap_mode == "r"
     assert clone.meta.source == {"edited": True}
     assert clone.spacing == [1.0, 2.0, 3.0]

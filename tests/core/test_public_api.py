@@ -30,6 +30,7 @@ PUBLIC_ALL = [
     "Meta",
     "MetaBbox",
     "MetaBlosc2",
+    "MetaCompatibilityWarning",
     "MetaExtra",
     "MetaHasArray",
     "MetaImageFormat",

@@ -63,7 +63,7 @@ def test_default_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert image.shape == (128, 256, 256)
     assert image.dtype == np.float64
     np.testing.assert_array_equal(image.to_numpy(), array)
-    assert image.meta.blosc2.patch_size == [128, 192, 192]
+    assert image.meta.blosc2.patch_size == [192, 192, 192]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.mla"]
 
 
@@ -190,7 +190,7 @@ def test_default_patch_size(sample: np.ndarray) -> None:
     kept = MLArray.load("default-patch.mla").meta.blosc2
     assert kept.to_plain() == MLArray.load("sample.mla").meta.blosc2.to_plain()
     relayout = MLArray.load("default-patch-relayout.mla")
-    assert relayout.meta.blosc2.patch_size == [128, 192, 192]
+    assert relayout.meta.blosc2.patch_size == [192, 192, 192]
     _assert_patch_layout("default-patch-relayout.mla", (128, 192, 192))
     np.testing.assert_array_equal(relayout.to_numpy(), sample)
 
@@ -201,7 +201,7 @@ def test_custom_isotropic_patch_size(sample: np.ndarray) -> None:
     image.save("patch-512.mla")
 
     saved = MLArray.load("patch-512.mla")
-    assert saved.meta.blosc2.patch_size == [128, 256, 256], "clipped to the image"
+    assert saved.meta.blosc2.patch_size == [512, 512, 512], "as asked, not clipped"
     _assert_patch_layout("patch-512.mla", (128, 256, 256))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 

@@ -47,7 +47,7 @@ def write_scanner_nifti(path: Path, data: np.ndarray, affine: np.ndarray, **head
 
     Keyword arguments set header fields (``scl_slope=2.0``, ``intent_code=1002``...).
     """
-    image = nib.Nifti1Image(data, affine)
+    image = nib.Nifti1Image(data, affine, dtype=data.dtype)  # int64 needs it said
     image.header.set_qform(affine, code=1)
     image.header.set_sform(affine, code=1)
     image.header.set_xyzt_units("mm", "sec")

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import blosc2
 import dask
 import dask.array as da
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from dask import distributed
 
 from mlarray import MLArray
+from mlarray.errors import NoArrayError
 from mlarray_io.dask import import_distributed, to_dask_array
 from mlarray_io.dataset import convert_dataset
 from mlarray_io.errors import MissingDependencyError
@@ -40,6 +42,26 @@ def test_partitions_follow_the_file_chunks(tmp_path: Path, client: distributed.C
     pickle.dumps(dict(array.__dask_graph__()))  # nothing unpicklable in the graph
     np.testing.assert_array_equal(array.compute(), data)
     np.testing.assert_array_equal(array[5:30, 3, ::2].compute(), data[5:30, 3, ::2])
+
+
+def test_files_written_by_plain_blosc2_use_their_own_chunk_grid(
+    tmp_path: Path, client: distributed.Client
+) -> None:
+    data = np.arange(30 * 20 * 10, dtype=np.int32).reshape(30, 20, 10)
+    path = tmp_path / "plain.mla"
+    plain = blosc2.asarray(data, urlpath=str(path), mode="w", chunks=(8, 20, 5), blocks=(4, 10, 5))
+    plain.schunk.vlmeta["written_by"] = "another tool"  # a compressed vlmeta entry
+    del plain
+    array = to_dask_array(path)
+    assert array.chunks == ((8, 8, 8, 6), (20,), (5, 5))
+    np.testing.assert_array_equal(array.compute(), data)
+    assert int(array.sum().compute()) == int(data.sum())
+
+
+def test_metadata_only_files_have_no_dask_array(tmp_path: Path) -> None:
+    MLArray(spacing=[1.0, 1.0]).save(tmp_path / "meta.mla")
+    with pytest.raises(NoArrayError, match="metadata only"):
+        to_dask_array(tmp_path / "meta.mla")
 
 
 def test_dataset_statistics_example(tmp_path: Path, client: distributed.Client) -> None:

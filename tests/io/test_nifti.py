@@ -73,6 +73,19 @@ def test_scaled_nifti_round_trips_with_its_dtype_and_scaling(
 
 
 # ------------------------------------------------------------------------ values and dtypes
+def load_scaled(
+    tmp_path: Path, raw: np.ndarray, slope: float, inter: float
+) -> tuple[MLArray, np.ndarray]:
+    """Write ``raw`` with a scaling, load it; check the values against nibabel's float64 ones."""
+    source = write_scanner_nifti(
+        tmp_path / "scaled.nii", raw, np.eye(4), scl_slope=slope, scl_inter=inter
+    )
+    image = mlarray_io.load(source)
+    reference = nib.load(source).get_fdata(dtype=np.float64)
+    np.testing.assert_array_equal(image.to_numpy().astype(np.float64), reference)
+    return image, reference
+
+
 @pytest.mark.parametrize(
     ("raw_dtype", "slope", "inter", "expected"),
     [
@@ -89,14 +102,58 @@ def test_scaled_nifti_round_trips_with_its_dtype_and_scaling(
 def test_scaling_is_applied_without_losing_precision_or_widening(
     tmp_path: Path, raw_dtype: type, slope: float, inter: float, expected: type
 ) -> None:
-    raw = ct_volume().astype(raw_dtype)
-    source = write_scanner_nifti(
-        tmp_path / "ct.nii.gz", raw, np.eye(4), scl_slope=slope, scl_inter=inter
-    )
-    image = mlarray_io.load(source)
+    image, _ = load_scaled(tmp_path, ct_volume().astype(raw_dtype), slope, inter)
     assert image.dtype == expected
-    reference = nib.load(source).get_fdata(dtype=np.float64)  # nibabel's float64 scaling
-    np.testing.assert_array_equal(image.to_numpy().astype(np.float64), reference)
+
+
+# Every NIfTI integer type, with a scaling that keeps integers and one that does not:
+# (stored dtype, lowest and highest stored value, slope, intercept, dtype expected).
+EVERY_INTEGER_TYPE = [
+    (np.uint8, 0, 255, 1.0, -1024.0, np.int16),
+    (np.uint8, 0, 255, 2.0, 0.0, np.uint16),
+    (np.uint8, 0, 255, 0.5, 0.0, np.float32),
+    (np.int8, -128, 127, 1.0, 100.0, np.int16),
+    (np.int8, -128, 127, 1.0, 0.25, np.float32),
+    (np.uint16, 0, 2000, 1.0, -1024.0, np.int16),  # -1024..976: int16, not int32
+    (np.uint16, 0, 65535, 1.0, -1024.0, np.int32),
+    (np.uint16, 0, 65535, 0.1, 0.0, np.float64),
+    (np.int16, -1024, 3071, 1.0, 1024.0, np.int16),
+    (np.int16, -1024, 3071, -1.0, 0.0, np.int16),
+    (np.int16, -32768, 32767, 1.0, 1.0, np.int32),
+    (np.int16, -1024, 3071, 1.0, 0.5, np.float32),
+    (np.uint32, 0, 3_000_000_000, 1.0, -1.0, np.int64),
+    (np.uint32, 0, 1000, 3.0, 7.0, np.uint32),  # fits the stored dtype: kept
+    (np.uint32, 0, 1000, 0.3, 0.0, np.float64),
+    (np.int32, -1_000_000, 1_000_000, -1.0, 0.0, np.int32),
+    (np.int32, -1_000_000, 1_000_000, 1.5, 0.0, np.float32),
+    (np.uint64, 0, 1000, 1.0, -5.0, np.int16),
+    (np.uint64, 0, 1000, 0.25, 0.0, np.float32),
+    (np.int64, -1000, 1000, 2.0, 1.0, np.int64),
+    (np.int64, -1000, 1000, 0.1, 0.0, np.float64),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw_dtype", "lo", "hi", "slope", "inter", "expected"),
+    EVERY_INTEGER_TYPE,
+    ids=[f"{np.dtype(c[0])}*{c[3]}{c[4]:+}" for c in EVERY_INTEGER_TYPE],
+)
+def test_every_integer_type_scales_to_the_narrowest_exact_dtype(
+    tmp_path: Path, raw_dtype: type, lo: int, hi: int, slope: float, inter: float, expected: type
+) -> None:
+    raw = np.linspace(lo, hi, num=7 * 6 * 5).round().astype(raw_dtype).reshape(7, 6, 5)
+    assert (raw.min(), raw.max()) == (lo, hi)
+    image, reference = load_scaled(tmp_path, raw, slope, inter)
+    assert image.dtype == expected
+    if np.dtype(expected).kind in "iu" and expected is not raw_dtype:
+        narrower = [d for d in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32)
+                    if np.dtype(d).itemsize < np.dtype(expected).itemsize]  # fmt: skip
+        assert not any(
+            np.iinfo(d).min <= reference.min() and reference.max() <= np.iinfo(d).max
+            for d in narrower
+        ), "a narrower integer dtype holds the values"
+    mlarray_io.save(image, tmp_path / "back.nii")
+    assert (tmp_path / "back.nii").read_bytes() == (tmp_path / "scaled.nii").read_bytes()
 
 
 def test_label_map_intent_marks_segmentation_and_stays_integer(tmp_path: Path) -> None:
@@ -114,7 +171,7 @@ def test_label_map_intent_marks_segmentation_and_stays_integer(tmp_path: Path) -
     )
 
 
-def test_float_label_map_becomes_integer_and_is_written_back_as_float(tmp_path: Path) -> None:
+def test_float_label_map_becomes_unsigned_and_is_written_as_labels(tmp_path: Path) -> None:
     labels = np.random.default_rng(2).integers(0, 300, size=(9, 8, 7)).astype(np.float32)
     source = write_scanner_nifti(tmp_path / "seg.nii", labels, np.eye(4))
     image = mlarray_io.load(source, is_seg=True)
@@ -122,13 +179,16 @@ def test_float_label_map_becomes_integer_and_is_written_back_as_float(tmp_path: 
     assert image.meta.is_seg.value is True
     np.testing.assert_array_equal(image.to_numpy(), labels)
     mlarray_io.save(image, tmp_path / "back.nii")
-    assert (tmp_path / "back.nii").read_bytes() == source.read_bytes()
+    written = nib.load(tmp_path / "back.nii")
+    assert written.get_data_dtype() == np.uint16
+    assert int(written.header["intent_code"]) == 1002
+    np.testing.assert_array_equal(np.asanyarray(written.dataobj), labels)
 
 
 def test_fractional_values_are_refused_as_a_label_map(tmp_path: Path) -> None:
     values = np.full((4, 4, 4), 0.5, dtype=np.float32)
     source = write_scanner_nifti(tmp_path / "prob.nii", values, np.eye(4))
-    with pytest.raises(MetaValidationError, match=r"prob\.nii.*not integers"):
+    with pytest.raises(MetaValidationError, match=r"prob\.nii.*found the fractional value 0.5"):
         mlarray_io.load(source, is_seg=True)
 
 

@@ -30,12 +30,14 @@ PUBLIC = [
     "convert_dataset",
     "convert_file",
     "from_nifti",
+    "from_ome_zarr",
     "from_sitk",
     "load",
     "run_demo",
     "save",
     "to_dask_array",
     "to_nifti",
+    "to_ome_zarr",
     "to_sitk",
 ]
 

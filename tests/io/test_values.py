@@ -42,13 +42,36 @@ def test_unscaled_refuses_what_the_stored_dtype_cannot_hold() -> None:
     assert unscaled(np.array([1.0, 3.0]), np.dtype(np.int16), 2.0, 1.0).tolist() == [0, 1]
 
 
-def test_label_maps_become_the_narrowest_integer_dtype() -> None:
-    assert as_label_map(np.array([0.0, 255.0]), "seg").dtype == np.uint8
-    assert as_label_map(np.array([-1.0, 255.0]), "seg").dtype == np.int16
-    labels = np.array([1, 2], dtype=np.int32)
-    assert as_label_map(labels, "seg") is labels
-    with pytest.raises(MetaValidationError, match="seg: is_seg=True but the values are not all"):
-        as_label_map(np.array([np.nan]), "seg")
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (np.array([0.0, 255.0]), np.uint8),
+        (np.array([0, 256], np.int32), np.uint16),
+        (np.array([3, 70000], np.int64), np.uint32),
+        (np.array([True, False]), np.uint8),
+        (np.array([], np.float32), np.uint8),
+    ],
+)
+def test_label_maps_take_the_smallest_unsigned_dtype(values: np.ndarray, expected: type) -> None:
+    labels = as_label_map(values, "seg")
+    assert labels.dtype == expected
+    np.testing.assert_array_equal(labels, values)
+    kept = np.array([1, 2], dtype=np.uint8)
+    assert as_label_map(kept, "seg") is kept
+
+
+@pytest.mark.parametrize(
+    ("values", "found"),
+    [
+        (np.array([np.nan]), "the non-finite value nan"),
+        (np.array([0.0, 1.5]), "the fractional value 1.5"),
+        (np.array([-1, 255], np.int16), "the negative value -1"),
+    ],
+)
+def test_values_that_are_not_labels_are_refused(values: np.ndarray, found: str) -> None:
+    with pytest.raises(MetaValidationError, match=f"seg: is_seg=True but the values are not "
+                       f"labels: found {found}"):  # fmt: skip
+        as_label_map(values, "seg")
 
 
 stored_arrays = hnp.arrays(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlarray_meta.codec import encode_envelope, encode_legacy
+from mlarray_meta.codec import encode_envelope, encode_legacy, legacy_fingerprint
 from mlarray_meta.errors import (
     CodecRequiredError,
     FileFormatError,
@@ -83,6 +83,53 @@ def test_the_legacy_entry_of_our_file_matches_the_envelope() -> None:
     header = header_of(legacy)
     assert header.origin == "legacy"
     assert header.meta == EXPECTED["ours.mla"]["legacy_meta"]
+    # ... but a file written by mlarray without its envelope lost its checksums
+    assert header.expects_integrity
+    assert "vlmeta 'mla' is missing" in (header.metadata_problem or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "expects"),
+    [("ours.mla", True), ("legacy_0054.mla", False), ("legacy_0054_metaonly.mla", False)],
+)
+def test_files_as_written_have_no_metadata_problem(name: str, expects: bool) -> None:
+    header = read_header_mapping(DATA / name)
+    assert (header.expects_integrity, header.metadata_problem) == (expects, None)
+
+
+def _entries_with_fingerprint() -> dict[str, bytes]:
+    """Our fixture's entries, the envelope recording the legacy entry's fingerprint."""
+    frame = parse_frame(OURS)
+    envelope = json.loads(frame.vlmeta_value("mla"))
+    envelope["legacy_crc32"] = legacy_fingerprint(frame.vlmeta_value("mlarray"))
+    return {
+        "mla": memcpy_chunk(packb(json.dumps(envelope).encode())),
+        "mlarray": frame.vlmeta["mlarray"],
+    }
+
+
+def test_a_flipped_bit_in_the_legacy_entry_keeps_the_checksum_record() -> None:
+    """The gzip MTIME is outside gzip's CRC: the entry still decodes, to the same metadata."""
+    vlmeta = _entries_with_fingerprint()
+    assert header_of(vlmeta).metadata_problem is None
+    legacy = vlmeta["mlarray"]
+    position = legacy.index(b"\x1f\x8b\x08") + 4  # gzip magic, method, flags, then MTIME
+    flipped = bytes([legacy[position] ^ 0x10])
+    vlmeta["mlarray"] = legacy[:position] + flipped + legacy[position + 1 :]
+    header = header_of(vlmeta)
+    assert header.origin == "mla"
+    assert header.meta == EXPECTED["ours.mla"]["meta"]
+    assert header.integrity == EXPECTED["ours.mla"]["integrity"]
+    assert "holds the same metadata: its bytes are damaged" in (header.metadata_problem or "")
+
+
+def test_a_missing_legacy_entry_is_a_metadata_problem() -> None:
+    vlmeta = _entries_with_fingerprint()
+    del vlmeta["mlarray"]
+    header = header_of(vlmeta)
+    assert header.integrity == EXPECTED["ours.mla"]["integrity"]
+    assert "vlmeta 'mlarray'" in (header.metadata_problem or "")
+    assert "is missing" in (header.metadata_problem or "")
 
 
 def test_envelope_wins_and_the_legacy_entry_is_then_not_decoded(tmp_path: Path) -> None:

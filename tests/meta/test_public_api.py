@@ -42,6 +42,7 @@ PUBLIC_ALL = [
     "Meta",
     "MetaBbox",
     "MetaBlosc2",
+    "MetaCompatibilityWarning",
     "MetaExtra",
     "MetaHasArray",
     "MetaImageFormat",
@@ -59,9 +60,12 @@ PUBLIC_ALL = [
 ERRORS_ALL = [
     "ChecksumError",
     "CodecRequiredError",
+    "DistributionConflictError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
+    "MLArrayWarning",
+    "MetaCompatibilityWarning",
     "MetaTypeError",
     "MetaValidationError",
     "ReadOnlyError",
@@ -189,6 +193,7 @@ def test_errors_module_surface() -> None:
         ("UnsafeMetadataError", ValueError),
         ("UnsupportedVersionError", ValueError),
         ("ChecksumError", ValueError),
+        ("DistributionConflictError", ImportError),
     ],
 )
 def test_every_error_is_an_mlarray_error_and_the_promised_builtin(

@@ -116,7 +116,7 @@ def test_axis_counts_are_read_only(name: str) -> None:
     assert getattr(spatial, name) in (0, 1)
 
 
-@pytest.mark.parametrize("bad", [["spatial", ""], ["spatial", 3], ["spatial", None], "spatial"])
+@pytest.mark.parametrize("bad", [["spatial", 3], ["spatial", None], "spatial"])
 def test_invalid_axis_labels_are_rejected(bad: object) -> None:
     with pytest.raises(TypeError, match=r"meta\.spatial\.axis_labels"):
         MetaSpatial(axis_labels=bad)
@@ -413,11 +413,16 @@ def test_shape_can_be_written_inside_managed_writes() -> None:
     assert spatial.shape == [3, 64, 64]
 
 
-def test_ndim_comes_from_shape_or_labels() -> None:
+def test_ndim_comes_from_shape_or_labels_or_geometry() -> None:
     assert MetaSpatial().ndim is None
     assert MetaSpatial(axis_labels=LABELS_CZYX).ndim == 4
+    assert MetaSpatial(axis_labels=LABELS_CZYX, spacing=[1, 1, 1]).ndim == 4
     assert MetaSpatial(shape=[2, 3]).ndim == 2
     assert MetaSpatial(shape=[2, 3]).spatial_axis_mask == [True, True]
+    assert MetaSpatial(spacing=[1, 2]).ndim == 2
+    assert MetaSpatial(origin=[1, 2, 3]).ndim == 3
+    assert MetaSpatial(direction=[[1, 0], [0, 1]]).ndim == 2
+    assert MetaSpatial(affine=[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]).ndim == 3
 
 
 # --- serialisation ---------------------------------------------------------------------

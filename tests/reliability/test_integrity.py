@@ -7,6 +7,7 @@ crash ``verify_file``; here it runs in-process, which makes hundreds of flips ch
 from __future__ import annotations
 
 import contextlib
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -233,3 +234,22 @@ def test_touched_chunks_covers_exactly_the_chunks_a_basic_index_reads(key: Any) 
     )
     if basic:
         assert found == truth
+
+
+@pytest.mark.parametrize("read_before_pickling", [False, True])
+def test_a_pickled_handle_keeps_verify(
+    scan: Path, tmp_path: Path, read_before_pickling: bool
+) -> None:
+    """What docs/pytorch.md recommends: open in the parent, pickle to spawned workers."""
+    start, stop = frame_layout(scan).chunks[13]
+    copy = tmp_path / "damaged.mla"
+    copy.write_bytes(_flip_bit(scan.read_bytes(), (start + stop) // 2, 3))
+    opened = MLArray.open(copy, verify=True)
+    if read_before_pickling:
+        opened[0:16, 0:32, 0:32]
+    worker = pickle.loads(pickle.dumps(opened))
+    np.testing.assert_array_equal(worker[0:16, 0:32, 0:32], _children.volume(0)[0:16, 0:32, 0:32])
+    with pytest.raises(ChecksumError, match="chunk 13"):
+        worker[20, 40, 50]
+    unchecked = pickle.loads(pickle.dumps(MLArray.open(copy)))
+    assert unchecked[20, 40, 50] is not None  # without verify: no checksum work, no error

@@ -6,6 +6,8 @@ so that random patches are read without loading the volume.
 
 from __future__ import annotations
 
+# First of all: refuse to run from files that the old `mlarray` distribution mixed in.
+from mlarray import _clash  # noqa: F401
 from mlarray._version import __version__
 from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, comp_blosc2_params
 from mlarray.errors import MLArrayError
@@ -30,6 +32,7 @@ from mlarray.meta import (
 )
 from mlarray.mlarray import MLArray
 from mlarray_meta import is_json_safe as is_serializable
+from mlarray_meta.errors import MetaCompatibilityWarning
 
 __all__ = [
     "MLARRAY_DEFAULT_PATCH_SIZE",
@@ -43,6 +46,7 @@ __all__ = [
     "Meta",
     "MetaBbox",
     "MetaBlosc2",
+    "MetaCompatibilityWarning",
     "MetaExtra",
     "MetaHasArray",
     "MetaImageFormat",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +22,6 @@ class ArrayAccess:
     """Reads of :class:`~mlarray.MLArray` data, straight from the Blosc2 or NumPy array."""
 
     meta: Meta
-    filepath: Path | None
     _store: Any
     _verifier: ChunkVerifier | None
 

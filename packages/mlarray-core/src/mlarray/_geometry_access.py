@@ -1,9 +1,9 @@
 """MLArray's geometry properties on top of ``meta.spatial`` and :mod:`mlarray.geometry`.
 
-Geometry is stored either as spacing/origin/direction or as an affine. The
-properties read whichever is stored and convert on assignment, so that a user can
-set ``image.spacing`` on an image whose geometry came as an affine (when that
-affine has no shear) and vice versa.
+Geometry is stored either as spacing/origin/direction or as an affine, never
+both. The properties read whichever is stored (``image.affine`` composes one from
+spacing/origin/direction); assigning one form while the other is stored raises
+``ValueError``, as in ``mlarray`` 0.0.54: set the other form to None first.
 """
 
 from __future__ import annotations
@@ -72,20 +72,28 @@ def apply_explicit(
         spatial.assign(**updates)
 
 
+def _refuse_mixed_forms(spatial: MetaSpatial, name: str, value: Any) -> None:
+    """Refuse to set one geometry form while the other is stored (as 0.0.54 does).
+
+    Raises:
+        MetaValidationError: ``value`` is not None and the other form is set.
+    """
+    if value is None:
+        return
+    other = VECTOR_GEOMETRY if name == "affine" else ("affine",)
+    stored = [field for field in other if getattr(spatial, field) is not None]
+    if stored:
+        clear = " and ".join(f"image.{field} = None" for field in stored)
+        raise MetaValidationError(
+            f"{name}: this image's geometry is stored as {', '.join(stored)}; an affine and "
+            f"spacing/origin/direction are never mixed, so set {clear} first"
+        )
+
+
 def _set_separate(spatial: MetaSpatial, name: str, value: Any) -> None:
-    """Set spacing, origin or direction, converting a stored affine first."""
-    updates: dict[str, Any] = {name: _plain(value)}
-    if spatial.affine is not None:
-        parts = geometry.decompose_affine(spatial.affine)
-        if not np.allclose(geometry.shear(spatial.affine), np.eye(len(parts[0]))):
-            raise MetaValidationError(
-                f"{name}: the stored affine has shear and cannot be expressed as "
-                f"spacing/origin/direction; set image.affine instead"
-            )
-        for part, part_value in zip(VECTOR_GEOMETRY, parts, strict=True):
-            updates.setdefault(part, part_value.tolist())
-        updates["affine"] = None
-    spatial.assign(**updates)
+    """Set spacing, origin or direction (None clears it)."""
+    _refuse_mixed_forms(spatial, name, value)
+    spatial.assign(**{name: _plain(value)})
 
 
 def spatial_list_property(name: str, doc: str) -> property:
@@ -112,10 +120,11 @@ def affine_of(spatial: MetaSpatial, spatial_ndim: int | None) -> np.ndarray[Any,
 
 
 def set_affine(spatial: MetaSpatial, value: Any) -> None:
-    """Store an affine, replacing spacing/origin/direction."""
+    """Store an affine (None clears it); spacing/origin/direction must be unset."""
+    _refuse_mixed_forms(spatial, "affine", value)
     if value is not None:
         value = geometry.as_affine(value, None).tolist()
-    spatial.assign(affine=value, spacing=None, origin=None, direction=None)
+    spatial.assign(affine=value)
 
 
 def decomposed(affine: np.ndarray[Any, Any] | None, part: str) -> Any:

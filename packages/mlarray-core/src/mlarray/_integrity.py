@@ -16,11 +16,14 @@ import operator
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlarray.errors import ChecksumError
+
+if TYPE_CHECKING:
+    from mlarray_meta.header import HeaderMapping
 
 __all__ = [
     "ALGORITHM",
@@ -206,14 +209,20 @@ class ChunkVerifier:
         self._checked: set[int] = set()
 
     @classmethod
-    def for_file(cls, path: Path, array: Any, record: Any) -> ChunkVerifier | None:
+    def for_file(cls, path: Path, array: Any, header: HeaderMapping) -> ChunkVerifier | None:
         """Return a verifier for ``array`` read from ``path``, or None if it has no checksums.
 
+        Files written by ``mlarray`` 0.0.54 or plain blosc2 have none and are read
+        unchecked; a file written by mlarray whose record is missing is damaged.
+
         Raises:
-            ChecksumError: The integrity record is malformed or lists another number
-                of chunks than the array has.
+            ChecksumError: The integrity record is missing from a file written by
+                mlarray, malformed, or lists another number of chunks than the array has.
         """
+        record = header.integrity
         if record is None:
+            if header.expects_integrity:
+                raise ChecksumError(f"{path}: cannot verify reads: {header.metadata_problem}")
             return None
         problem = record_problem(record, array)
         if problem is not None:

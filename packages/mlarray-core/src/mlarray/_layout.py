@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,11 @@ import blosc2
 import numpy as np
 
 from mlarray._params import CompressionPlan, params_to_json
-from mlarray.chunking import resolve_layout
+from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, resolve_layout
 from mlarray.meta import Meta, MetaBlosc2
 from mlarray_meta._base import managed_writes
 
-__all__ = ["ArrayLayout", "plan_layout", "record_layout"]
+__all__ = ["ArrayLayout", "fit_patch_to_labels", "plan_layout", "record_layout", "requested_patch"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +25,9 @@ class ArrayLayout:
     Attributes:
         chunk_size: Chunk shape, or None to let Blosc2 choose.
         block_size: Block shape, or None to let Blosc2 choose.
-        patch_size: The patch size the layout was optimised for (spatial axes).
+        patch_size: The patch size the caller asked for, one value per spatial axis
+            and not clipped to the array (``meta.blosc2.patch_size``, as 0.0.54
+            records it), or None when chunks and blocks were given or left to Blosc2.
         cparams: Blosc2 compression parameters.
         dparams: Blosc2 decompression parameters.
     """
@@ -84,6 +87,7 @@ def plan_layout(
     Without axis labels, a 4D array's first axis counts as non-spatial for the
     optimiser (channels or time first, as nnU-Net stores them). An empty array
     (a zero-length axis) left to Blosc2 gets one chunk of side ``max(1, side)``.
+    The patch size recorded is the one asked for (see :func:`requested_patch`).
 
     Raises:
         LayoutError: If patch/chunk/block arguments are inconsistent (RuntimeError).
@@ -115,10 +119,42 @@ def plan_layout(
     return ArrayLayout(
         chunk_size=resolved.chunk_size,
         block_size=resolved.block_size,
-        patch_size=resolved.patch_size,
+        patch_size=requested_patch(
+            patch_size,
+            chunk_size,
+            block_size,
+            spatial_axes=sum(meta.spatial.spatial_axis_mask or ()),
+        ),
         cparams=compression.cparams,
         dparams=dparams,
     )
+
+
+def requested_patch(
+    patch_size: Any, chunk_size: Any, block_size: Any, *, spatial_axes: int
+) -> tuple[int, ...] | None:
+    """The patch size asked for, as ``mlarray`` 0.0.54 records it in ``meta.blosc2``.
+
+    ``'default'`` is 192 and an int is that side, for every spatial axis of the
+    metadata (all axes when there are no labels); a sequence is kept as given. The
+    value is not clipped to the array. None when the layout comes from explicit
+    chunk/block sizes or from Blosc2 (``patch_size=None``).
+
+    Args:
+        patch_size: The ``patch_size`` argument, already checked by
+            :func:`~mlarray.chunking.resolve_layout`.
+        chunk_size: The ``chunk_size`` argument.
+        block_size: The ``block_size`` argument.
+        spatial_axes: Number of spatial axes in the metadata.
+    """
+    default = isinstance(patch_size, str) and patch_size == "default"
+    if patch_size is None or (default and (chunk_size is not None or block_size is not None)):
+        return None
+    if default:
+        return (MLARRAY_DEFAULT_PATCH_SIZE,) * spatial_axes
+    if isinstance(patch_size, Sequence | np.ndarray):
+        return tuple(int(side) for side in patch_size)
+    return (int(patch_size),) * spatial_axes
 
 
 def record_layout(meta: Meta, layout: ArrayLayout, store: Any) -> None:
@@ -127,11 +163,33 @@ def record_layout(meta: Meta, layout: ArrayLayout, store: Any) -> None:
     chunks = tuple(store.chunks) if compressed else layout.chunk_size
     blocks = tuple(store.blocks) if compressed else layout.block_size
     cparams = _cparams_dict(store.schunk.cparams) if compressed else layout.cparams
+    patch = _fitted_patch(layout.patch_size, meta)
     with managed_writes():
         meta.blosc2 = MetaBlosc2(
             chunk_size=None if chunks is None else list(chunks),
             block_size=None if blocks is None else list(blocks),
-            patch_size=None if layout.patch_size is None else list(layout.patch_size),
+            patch_size=None if patch is None else list(patch),
             cparams=params_to_json(cparams, compression=True),
             dparams=params_to_json(layout.dparams, compression=False),
         )
+
+
+def fit_patch_to_labels(meta: Meta) -> None:
+    """Fit ``meta.blosc2.patch_size`` to the spatial axes after the axes were relabelled."""
+    patch = meta.blosc2.patch_size
+    fitted = _fitted_patch(None if patch is None else tuple(patch), meta)
+    if fitted != (None if patch is None else tuple(patch)):
+        with managed_writes():
+            meta.blosc2.patch_size = None if fitted is None else list(fitted)
+
+
+def _fitted_patch(patch: tuple[int, ...] | None, meta: Meta) -> tuple[int, ...] | None:
+    """``patch`` with one value per spatial axis of ``meta`` (0.0.54 refuses other files).
+
+    When the axes were relabelled since the layout was chosen, an isotropic request
+    (the default, or an int) is spread over the new spatial axes; any other is dropped.
+    """
+    mask = meta.spatial.spatial_axis_mask
+    if patch is None or mask is None or len(patch) == sum(mask):
+        return patch
+    return (patch[0],) * sum(mask) if patch and len(set(patch)) == 1 else None

@@ -7,7 +7,6 @@ process must map the file itself); an in-memory array travels as its data.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import blosc2
@@ -15,6 +14,7 @@ import numpy as np
 
 from mlarray.errors import MLArrayFileError
 from mlarray.meta import Meta
+from mlarray_meta.meta import meta_from_file
 
 __all__ = ["Picklable"]
 
@@ -22,12 +22,11 @@ __all__ = ["Picklable"]
 class Picklable:
     """``__getstate__``/``__setstate__`` of :class:`~mlarray.MLArray`."""
 
-    meta: Meta
-    filepath: Path | None
+    _meta: Meta
     mode: str | None
     mmap_mode: str | None
     _store: Any
-    _verifier: Any
+    _verify_reads: bool
     _persistent: bool
     _dparams: dict[str, Any]
     _layout: Any
@@ -37,6 +36,12 @@ class Picklable:
 
         @property
         def shape(self) -> tuple[int, ...] | None: ...
+
+        @property
+        def filepath(self) -> str | None: ...
+
+        @property
+        def meta(self) -> Meta: ...
 
         def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None: ...
 
@@ -63,7 +68,7 @@ class Picklable:
                 "file": str(self.filepath),
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
-                "verify": self._verifier is not None,
+                "verify": self._verify_reads,
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
@@ -71,7 +76,7 @@ class Picklable:
         return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        meta = Meta.from_mapping(state["meta"])
+        meta = meta_from_file(state["meta"], source="an unpickled MLArray", warn=False)
         if "file" in state:
             opened = type(self).open(  # type: ignore[attr-defined]  # MLArray.open
                 state["file"],
@@ -81,7 +86,7 @@ class Picklable:
                 verify=state["verify"],
             )
             self.__dict__.update(opened.__dict__)
-            self.meta = meta
+            self._meta = meta
             return
         self._init_state(meta, state["cparams"], state["dparams"])
         data = state["data"]

@@ -112,6 +112,8 @@ def verify_file(filepath: str | Path) -> VerifyReport:
         report.problems.append(str(exc))
         return report
     record = header.mapping.integrity
+    if header.mapping.metadata_problem is not None:
+        report.problems.append(header.mapping.metadata_problem)
     if record is not None:
         report.checksums = True
         problem = record_problem(record, store)

@@ -19,7 +19,8 @@ from mlarray._constructors import Constructors, as_shape
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums
-from mlarray._layout import ArrayLayout, plan_layout, record_layout
+from mlarray._labels import check_label_store
+from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
 from mlarray._storage import (
@@ -39,7 +40,14 @@ from mlarray._storage import (
     open_file_array,
     read_header_once,
 )
-from mlarray.errors import FileFormatError, MetaTypeError, MLArrayFileError, ReadOnlyError
+from mlarray.errors import (
+    FileFormatError,
+    MetaTypeError,
+    MLArrayError,
+    MLArrayFileError,
+    ReadOnlyError,
+    ReadOnlyFieldError,
+)
 from mlarray.meta import AxisLabel, Meta
 from mlarray_meta._base import managed_writes
 
@@ -128,7 +136,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     # ------------------------------------------------------------------ set-up
     def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
-        self.meta = meta
+        self._meta = meta
         self._store_value: Any = None
         self._pending: _PendingOpen | None = None
         self._layout: ArrayLayout | None = None
@@ -136,10 +144,11 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._persistent = False
         self._checksums_current = False
         self._verifier: ChunkVerifier | None = None
+        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
         self._path_identity: tuple[int, ...] | None = None
         self._stored_meta: dict[str, Any] | None = None  # as in the file opened for writing
-        self.filepath: Path | None = None
+        self._file_path: Path | None = None  # the file attached, see ``filepath``
         self.mode: str | None = None
         self.mmap_mode: str | None = None
         self._cparams_arg = cparams
@@ -175,7 +184,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             explicit = coerce_meta(meta)
             with managed_writes():  # the file's shape and layout describe its array
                 explicit.copy_from(self.meta)
-            self.meta = explicit
+            self._meta = explicit
         geo.apply_explicit(
             self.meta.spatial,
             spacing=spacing,
@@ -288,11 +297,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         opened = read_header_once(path)
         header = opened.header
         image = cls._from_file(header.meta, decompression_params(dparams))
-        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._persistent = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        image._checksums_current = header.mapping.integrity is not None
-        image._pending = _PendingOpen(opened, verify)
+        mapping = header.mapping
+        image._checksums_current = mapping.integrity is not None and not mapping.metadata_problem
+        image._pending = _PendingOpen(opened)
+        image._verify_reads = verify
         meta = header.meta
         if image._persistent:
             image._stored_meta = meta.to_mapping()
@@ -329,10 +340,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         Raises:
             MLArrayFileError: The file at the path is no longer the one opened.
         """
-        assert self.filepath is not None
-        if file_identity(self.filepath) != self._path_identity:
+        assert self._file_path is not None
+        if file_identity(self._file_path) != self._path_identity:
             raise MLArrayFileError(
-                f"{self.filepath}: the file was replaced or changed since it was opened; "
+                f"{self._file_path}: the file was replaced or changed since it was opened; "
                 "with mmap_mode=None reads go through the path, so open it again (with "
                 "mmap_mode='r' a reader keeps reading the file it opened)"
             )
@@ -345,10 +356,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """
         pending, self._pending = self._pending, None
         assert pending is not None
-        assert self.filepath is not None
+        assert self._file_path is not None
         assert self.mode is not None
         header, store, identity = open_checked(
-            self.filepath,
+            self._file_path,
             mode=self.mode,
             mmap_mode=self.mmap_mode,
             dparams=self._dparams,
@@ -359,15 +370,15 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             # file as it is now, metadata included, so data and metadata agree.
             if self._persistent:
                 raise MLArrayFileError(
-                    f"{self.filepath}: the file was replaced since it was opened for "
+                    f"{self._file_path}: the file was replaced since it was opened for "
                     "writing; open it again"
                 )
-            self.meta = header.meta
-        self._attach_file(self.filepath, store)
+            self._meta = header.meta
+        self._attach_file(self._file_path, store)
         if self._read_only and self.mmap_mode is None:
             self._path_identity = identity
-        if pending.verify and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self.filepath, store, header.mapping.integrity)
+        if self._verify_reads and self._store_value is not None:
+            self._verifier = ChunkVerifier.for_file(self._file_path, store, header.mapping)
 
     @classmethod
     def create(
@@ -435,7 +446,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             block_size=block_size,
             compressed=True,
         )
-        image.filepath, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._persistent = True
         image._flush_metadata(integrity=None)
         return image
@@ -475,10 +486,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         header, store = load_checked(path, dparams=dparams)
         image = cls._from_file(header.meta, dparams)
         image._attach_file(path, store)
-        image.filepath = None
+        image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
-            verifier = ChunkVerifier.for_file(path, store, header.mapping.integrity)
+            verifier = ChunkVerifier.for_file(path, store, header.mapping)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
@@ -489,7 +500,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def _attach_file(self, path: Path, store: Any) -> None:
         """Attach a store read from ``path``, whose header gave ``self.meta``."""
         meta = self.meta
-        self.filepath = path
+        self._file_path = path
         if not meta._has_array.value:
             self._store = None
             return
@@ -528,12 +539,17 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
         Raises:
             RuntimeError: If the file extension is not ".mla" or writing fails.
-            ValueError: If the metadata is invalid or not JSON-serializable.
+            ValueError: If the metadata is invalid or not JSON-serializable, or
+                ``meta.is_seg`` is True and the array holds values that are not
+                labels (fractional, negative or not finite).
         """
         path = check_mla_path(filepath, must_exist=False)
+        fit_patch_to_labels(self.meta)
         self.meta.validate()
+        if self.meta.is_seg.value is True and self._store is not None:
+            check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
-        if self.filepath is not None and _same_file(self.filepath, path):
+        if self._file_path is not None and _same_file(self._file_path, path):
             self._reopen(path)
 
     def _write_file(self, path: Path) -> None:
@@ -574,17 +590,34 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         metadata, no writes to the array, checksums present) is not touched. After
         closing, the MLArray instance no longer has an attached array.
         """
-        if self.filepath is not None and self._persistent and not self._unchanged():
+        if self._file_path is not None and self._persistent and self._must_rewrite():
+            fit_patch_to_labels(self.meta)
             self.meta.validate()
             if self._store is None:
                 self._store = open_file_array(
-                    self.filepath, mode="a", mmap_mode=None, dparams=self._dparams
+                    self._file_path, mode="a", mmap_mode=None, dparams=self._dparams
                 )
             self._flush_metadata(integrity=chunk_checksums(self._store))
             self._checksums_current = True
         self._store = None
         self._verifier = None
-        self.filepath = None
+        self._file_path = None
+
+    def _must_rewrite(self) -> bool:
+        """Whether :meth:`close` writes the metadata.
+
+        Not when nothing changed, nor when the metadata of a file written by
+        ``mlarray`` 0.0.54 is unchanged but holds values mlarray does not write (see
+        :class:`MetaCompatibilityWarning`): the file keeps its own entry then.
+        """
+        if self._unchanged():
+            return False
+        if self.meta.to_mapping() == self._stored_meta:
+            try:
+                self.meta.validate()
+            except MLArrayError:
+                return False
+        return True
 
     def _unchanged(self) -> bool:
         """Whether a file opened for writing still holds exactly what this handle has.
@@ -595,8 +628,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         return self._checksums_current and self.meta.to_mapping() == self._stored_meta
 
     def _flush_metadata(self, *, integrity: dict[str, Any] | None) -> None:
-        assert self.filepath is not None
-        with blosc2_errors(self.filepath, "writing metadata", writing=True):
+        assert self._file_path is not None
+        with blosc2_errors(self._file_path, "writing metadata", writing=True):
             write_file_metadata(self._store, self.meta, integrity=integrity)
 
     # ----------------------------------------------------------- representations
@@ -664,7 +697,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             self.meta.blosc2.reset()
 
     def _detach(self) -> None:
-        self.filepath, self.mode, self.mmap_mode = None, None, None
+        self._file_path, self.mode, self.mmap_mode = None, None, None
         self._read_only = self._persistent = self._checksums_current = False
         self._verifier = None
 
@@ -699,6 +732,24 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     # --------------------------------------------------------------- properties
     @property
+    def meta(self) -> Meta:
+        """The metadata; its sections are assignable, the container itself is not."""
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: object) -> None:
+        raise ReadOnlyFieldError(
+            f"MLArray.meta cannot be replaced (got {type(value).__name__}): it describes "
+            "this array; assign its sections instead (image.meta.spatial = ..., "
+            "image.meta.source = ...) or merge with image.meta.copy_from(other, overwrite=True)"
+        )
+
+    @property
+    def filepath(self) -> str | None:
+        """Path of the file this array is attached to, as a string; None when in memory."""
+        return None if self._file_path is None else str(self._file_path)
+
+    @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
         if self._pending is not None:
@@ -716,13 +767,20 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     @property
     def ndim(self) -> int | None:
-        """Number of spatial and non-spatial dimensions, or None if no array is loaded."""
+        """Number of spatial and non-spatial dimensions, or None if not determinable.
+
+        The array's when there is one; for metadata only, from the axis labels or
+        the length of the geometry (see :attr:`MetaSpatial.ndim`); None once a
+        file's array is closed, as in mlarray 0.0.54.
+        """
         shape = self.shape
-        return None if shape is None else len(shape)
+        if shape is not None:
+            return len(shape)
+        return None if self.meta._has_array.value else self.meta.spatial.ndim  # closed: None
 
     @property
     def spatial_ndim(self) -> int | None:
-        """Number of spatial dimensions, or None if no array is loaded."""
+        """Number of spatial dimensions, or None if not determinable."""
         ndim = self.ndim
         mask = self.meta.spatial.spatial_axis_mask
         return ndim if ndim is None or mask is None else sum(mask)
@@ -731,7 +789,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         store = self._require_array("write")
         if self._read_only:
             raise ReadOnlyError(
-                f"{self.filepath}: opened read-only (mode={self.mode!r}, "
+                f"{self._file_path}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
         if self._frame_borrowed:
@@ -748,7 +806,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     def __repr__(self) -> str:
         if self.shape is None:
             return "MLArray(no array)"
-        where = f", file={str(self.filepath)!r}" if self.filepath is not None else ""
+        where = f", file={str(self._file_path)!r}" if self._file_path is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
 
 
@@ -757,7 +815,6 @@ class _PendingOpen:
     """A file :meth:`MLArray.open` read the header of, attached on first data access."""
 
     opened: OpenedHeader
-    verify: bool
 
     @property
     def shape(self) -> tuple[int, ...] | None:

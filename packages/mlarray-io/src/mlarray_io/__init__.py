@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import mlarray._clash  # noqa: F401  # also when the old package replaced mlarray/__init__.py
 from mlarray import MLArray
 from mlarray.errors import MetaTypeError, MetaValidationError, MLArrayFileError
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
+from mlarray_io._values import as_label_map
 from mlarray_io._version import __version__
+from mlarray_io._volume import with_values
 from mlarray_io.convert import convert_file
 from mlarray_io.dask import to_dask_array
 from mlarray_io.dataset import ConversionRecord, ConversionSummary, convert_dataset
@@ -23,6 +26,7 @@ from mlarray_io.dicom import load_dicom
 from mlarray_io.errors import SourceNotFoundError, UnsupportedFormatError
 from mlarray_io.itk import from_sitk, load_itk, save_itk, to_sitk
 from mlarray_io.nifti import from_nifti, load_nifti, save_nifti, to_nifti
+from mlarray_io.omezarr import from_ome_zarr, is_ome_zarr, to_ome_zarr
 
 __all__ = [
     "ConversionRecord",
@@ -32,12 +36,14 @@ __all__ = [
     "convert_dataset",
     "convert_file",
     "from_nifti",
+    "from_ome_zarr",
     "from_sitk",
     "load",
     "run_demo",
     "save",
     "to_dask_array",
     "to_nifti",
+    "to_ome_zarr",
     "to_sitk",
 ]
 
@@ -114,7 +120,8 @@ def load(
 
     Args:
         path: A ``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``, ``.mha``, ``.mhd`` or
-            ``.mla`` file, or a folder holding a DICOM series.
+            ``.mla`` file, a folder holding a DICOM series, or an ``.ome.zarr``
+            image (see :func:`from_ome_zarr`).
         backend: ``"nibabel"`` (the default for NIfTI) or ``"sitk"`` (SimpleITK,
             the only choice for NRRD, MetaImage and DICOM). None picks the default.
         reorient: Flip and swap the spatial axes to the closest canonical RAS+
@@ -137,6 +144,10 @@ def load(
         MissingDependencyError: If nibabel or SimpleITK is not installed (ImportError).
     """
     source = Path(path)
+    if is_ome_zarr(source):
+        if (backend, reorient, series_id) != (None, False, None):
+            raise MetaValidationError(f"{source}: OME-Zarr images take is_seg= alone")
+        return from_ome_zarr(source, is_seg=is_seg)
     if series_id is not None and not source.is_dir():
         raise MetaValidationError(f"{source}: series_id is for DICOM series folders only")
     if source.is_dir():
@@ -160,6 +171,10 @@ def _load_mla(path: Path, *, reorient: bool, is_seg: bool | None) -> MLArray:
             f"{path}: reorient=True is for NIfTI, ITK and DICOM sources, not .mla files"
         )
     image = MLArray.load(path)
+    if is_seg:
+        labels = as_label_map(image.to_numpy(), str(path))
+        if labels.dtype != image.dtype:
+            image = with_values(image, labels)
     if is_seg is not None:
         image.meta.set_is_seg(is_seg)
     return image
@@ -175,7 +190,8 @@ def save(image: MLArray, path: str | os.PathLike[str], *, backend: str | None = 
     Args:
         image: The image to save (with array data).
         path: A ``.nii``, ``.nii.gz``, ``.nrrd``, ``.nhdr``, ``.mha``, ``.mhd`` or
-            ``.mla`` file; its folder must exist.
+            ``.mla`` file, or an ``.ome.zarr`` image (replaced if it exists; see
+            :func:`to_ome_zarr` for pyramids); its folder must exist.
         backend: ``"nibabel"`` (the default for NIfTI) or ``"sitk"``.
 
     Raises:
@@ -188,6 +204,11 @@ def save(image: MLArray, path: str | os.PathLike[str], *, backend: str | None = 
     if not isinstance(image, MLArray):
         raise MetaTypeError(f"image: expected an MLArray, got {type(image).__name__}")
     target = Path(path)
+    if is_ome_zarr(target):
+        if backend is not None:
+            raise MetaValidationError(f"{target}: OME-Zarr images are written by ome-zarr")
+        to_ome_zarr(image, target, overwrite=True)
+        return
     image_format = _format_of(target, reading=False)
     chosen = _backend(image_format, backend, target)
     if not target.parent.is_dir():

@@ -20,6 +20,7 @@ import numpy as np
 from mlarray_io._optional import require
 
 __all__ = [
+    "NIFTI_INTENT_LABEL",
     "SPACE_UNITS",
     "TIME_UNITS",
     "NiftiHeader",
@@ -33,6 +34,8 @@ NiftiHeader: TypeAlias = Any
 NiftiImage: TypeAlias = Any
 """A ``nibabel.Nifti1Image`` or ``Nifti2Image``."""
 
+NIFTI_INTENT_LABEL = 1002
+"""The ``intent_code`` of a label map."""
 SPACE_UNITS = {"mm": "mm", "meter": "m", "micron": "um"}
 """nibabel's names of the NIfTI length units and their ``axis_units`` spelling."""
 TIME_UNITS = {"sec": "s", "msec": "ms", "usec": "us", "hz": "Hz", "ppm": "ppm", "rads": "rad/s"}

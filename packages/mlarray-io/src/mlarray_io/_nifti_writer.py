@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from mlarray_io._cast import cast_hint
 from mlarray_io._geometry import TEMPORAL, geometry_fields, restrict
-from mlarray_io._nifti_header import SPACE_UNITS, TIME_UNITS, NiftiHeader, header_from_source
+from mlarray_io._nifti_header import (
+    NIFTI_INTENT_LABEL,
+    SPACE_UNITS,
+    TIME_UNITS,
+    NiftiHeader,
+    header_from_source,
+)
 from mlarray_io._optional import require
 from mlarray_io._values import unscaled
 from mlarray_io._volume import Volume, to_volume
@@ -53,9 +60,28 @@ def _set_values(
     try:
         header.set_data_dtype(values.dtype)
     except _nibabel().spatialimages.HeaderDataError as exc:
-        raise ImageFormatError(f"{where}: NIfTI cannot store {values.dtype} values") from exc
+        raise ImageFormatError(
+            f"{where}: NIfTI cannot store {values.dtype} values{cast_hint(values.dtype)}"
+        ) from exc
     header.set_slope_inter(None, None)
     return values
+
+
+def _set_labels(header: NiftiHeader, labels: np.ndarray[Any, Any], *, kept: bool) -> Any:
+    """Store a label map as it is: its own dtype, no scaling, intent NIFTI_INTENT_LABEL.
+
+    A kept header that already describes such a label map is left as it is; any
+    other (a CT's, say) loses its scaling and its display window.
+    """
+    unscaled_before = header.get_slope_inter() in ((None, None), (1.0, 0.0))
+    if not (kept and header.get_data_dtype().newbyteorder("=") == labels.dtype):
+        header.set_data_dtype(labels.dtype)
+    if not (kept and unscaled_before):
+        header.set_slope_inter(1.0, 0.0)
+    if not (kept and int(header["intent_code"]) == NIFTI_INTENT_LABEL):
+        header.set_intent("label")
+        header["cal_min"], header["cal_max"] = 0.0, 0.0
+    return labels
 
 
 def _set_geometry(header: NiftiHeader, affine: np.ndarray[Any, Any]) -> None:
@@ -99,7 +125,10 @@ def header_and_data(image: MLArray, where: str) -> tuple[NiftiHeader, np.ndarray
     volume = to_volume(image, where)
     kept = volume.source.get("nifti")
     header = header_from_source(kept) if kept else _fresh_header(volume.array.shape)
-    raw = _set_values(header, volume.array, where, kept=bool(kept))
+    if volume.is_seg:
+        raw = _set_labels(header, volume.array, kept=bool(kept))
+    else:
+        raw = _set_values(header, volume.array, where, kept=bool(kept))
     if header.get_data_shape() != raw.shape:
         header.set_data_shape(raw.shape)
     _set_geometry(header, volume.affine)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mlarray._labels import label_problem
 from mlarray.errors import MetaValidationError
 
 __all__ = ["as_label_map", "narrow_float", "native", "scaled", "unscaled"]
@@ -44,10 +45,24 @@ def _offset(inter: float | None) -> float:
     return 0.0 if inter is None or not math.isfinite(inter) else float(inter)
 
 
+_UNSIGNED = tuple(
+    (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
+    for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+)
+_SIGNED = tuple(
+    (np.dtype(t), int(np.iinfo(t).min), int(np.iinfo(t).max))
+    for t in (np.int8, np.int16, np.int32, np.int64)
+)
+
+
 def _narrowest_int(lo: int, hi: int) -> np.dtype[Any] | None:
-    """The smallest integer dtype holding ``lo`` and ``hi`` (None if none does)."""
-    dtype = np.result_type(np.min_scalar_type(lo), np.min_scalar_type(hi))
-    return dtype if dtype.kind in "iu" else None
+    """The smallest integer dtype holding every value from ``lo`` to ``hi`` (None if none does).
+
+    The range decides, not the dtypes of its ends: -1023..975 fits int16, though
+    975 alone would be uint16 and the two dtypes together int32.
+    """
+    candidates = _UNSIGNED if lo >= 0 else _SIGNED
+    return next((dtype for dtype, low, high in candidates if low <= lo and hi <= high), None)
 
 
 def _integral_result_dtype(raw: Array, slope: int, inter: int) -> np.dtype[Any] | None:
@@ -134,26 +149,27 @@ def unscaled(
 
 
 def as_label_map(values: Array, where: str) -> Array:
-    """Return a label map with an integer dtype (integral floats become integers).
+    """Return labels in the smallest unsigned integer dtype that holds them.
+
+    A label map holds integers >= 0: integral floats and wider integer dtypes
+    are narrowed (uint8 for labels up to 255), booleans become uint8.
 
     Args:
         values: The voxel values.
         where: The file or object, for error messages.
 
     Raises:
-        MetaValidationError: If float values are not all integers.
+        MetaValidationError: If a value is fractional, negative or not finite.
     """
-    if values.dtype.kind not in "fc" or values.size == 0:
-        return values
-    if values.dtype.kind == "c" or not np.all(np.isfinite(values)):
-        raise MetaValidationError(f"{where}: is_seg=True but the values are not all finite reals")
-    fractional = values[values != np.round(values)]
-    if fractional.size:
+    problem = label_problem(values)
+    if problem is not None:
         raise MetaValidationError(
-            f"{where}: is_seg=True but the values are not integers (e.g. {fractional.flat[0]!r}); "
-            "a label map must hold integer labels"
+            f"{where}: is_seg=True but the values are not labels: found {problem} "
+            "(a label map holds integers >= 0)"
         )
-    dtype = _narrowest_int(int(values.min()), int(values.max()))
+    dtype = _narrowest_int(0, int(values.max()) if values.size else 0)
     if dtype is None:
         raise MetaValidationError(f"{where}: is_seg=True but the labels do not fit in 64 bits")
+    if values.dtype == dtype:
+        return native(values)
     return values.astype(dtype)

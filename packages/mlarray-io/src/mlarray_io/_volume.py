@@ -8,12 +8,14 @@ whatever the source.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mlarray import MLArray
+from mlarray._labels import label_problem
 from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
 from mlarray_io._geometry import (
     COORD_SYSTEM,
@@ -29,7 +31,7 @@ from mlarray_io.errors import ImageFormatError
 from mlarray_meta._base import managed_writes
 from mlarray_meta.spatial import is_spatial_label
 
-__all__ = ["Volume", "from_volume", "reoriented", "to_volume"]
+__all__ = ["Volume", "from_volume", "reoriented", "to_volume", "with_values", "world_affine"]
 
 _RAS_NAMES = (None, "RAS", "RAS+", "unknown")
 _LPS_NAMES = ("LPS", "LPS+")
@@ -74,16 +76,16 @@ def from_volume(volume: Volume, *, reorient: bool = False, is_seg: bool | None =
     Args:
         volume: The image.
         reorient: Reorient to the closest canonical RAS+ first (see :func:`reoriented`).
-        is_seg: Overrides ``volume.is_seg`` when not None. A label map keeps (or
-            gets) an integer dtype.
+        is_seg: Overrides ``volume.is_seg`` when not None. A label map is held in
+            the smallest unsigned integer dtype that holds its labels.
 
     Raises:
-        MetaValidationError: If ``is_seg`` is True but the values are not integers.
+        MetaValidationError: If ``is_seg`` is True but the values are not labels
+            (integers >= 0).
     """
     if reorient:
         volume = reoriented(volume)
-    seg = volume.is_seg if is_seg is None else is_seg
-    array = as_label_map(volume.array, volume.where) if seg else volume.array
+    seg, array = _values_of(volume, is_seg)
     source = dict(volume.source)
     if volume.time is not None:
         source["time"] = {"step": volume.time[0], "offset": volume.time[1]}
@@ -98,6 +100,37 @@ def from_volume(volume: Volume, *, reorient: bool = False, is_seg: bool | None =
     with managed_writes():
         image.meta._image_meta_format = MetaImageFormat(volume.image_format)
     return image
+
+
+def with_values(image: MLArray, values: npt.NDArray[Any]) -> MLArray:
+    """``image`` holding ``values`` (same shape) instead of its own, with all its metadata."""
+    result = MLArray(values, copy=image, compressed=False)
+    with managed_writes():
+        result.meta._image_meta_format = MetaImageFormat(image.meta._image_meta_format.value)
+    return result
+
+
+def _values_of(volume: Volume, is_seg: bool | None) -> tuple[bool | None, npt.NDArray[Any]]:
+    """The segmentation flag and the values: labels in the smallest unsigned dtype.
+
+    ``is_seg=True`` asked for by the caller is strict; a file that only says it
+    holds labels (NIfTI intent) but holds other values loads as an image, with
+    a warning.
+    """
+    if is_seg is not None:
+        return is_seg, as_label_map(volume.array, volume.where) if is_seg else volume.array
+    if not volume.is_seg:
+        return volume.is_seg, volume.array
+    problem = label_problem(volume.array)
+    if problem is None:
+        return True, as_label_map(volume.array, volume.where)
+    warnings.warn(
+        f"{volume.where}: the file marks the image as a label map but it holds {problem}; "
+        "loaded as an image (is_seg=None)",
+        UserWarning,
+        stacklevel=4,
+    )
+    return None, volume.array
 
 
 def reoriented(volume: Volume) -> Volume:
@@ -127,7 +160,7 @@ def _axis_order(labels: list[str], where: str) -> list[int]:
     return spatial + temporal + others
 
 
-def _world_affine(image: MLArray, where: str) -> npt.NDArray[np.float64]:
+def world_affine(image: MLArray, where: str) -> npt.NDArray[np.float64]:
     """``image.affine`` in the RAS+ world."""
     affine = np.asarray(image.affine, dtype=np.float64)
     frame = image.meta.spatial.coord_system
@@ -161,12 +194,16 @@ def _time_of(source: dict[str, Any], where: str) -> tuple[float, float] | None:
 def to_volume(image: MLArray, where: str) -> Volume:
     """The canonical form of ``image``, for writing it in another format.
 
+    A label map (``meta.is_seg`` True) comes in the smallest unsigned integer
+    dtype that holds its labels.
+
     Args:
         image: The image (with array data).
         where: The output, for messages.
 
     Raises:
         ImageFormatError: If the axes or the world frame cannot be written.
+        MetaValidationError: If a label map holds values that are not labels.
     """
     ndim = image.ndim or 0
     spatial = image.meta.spatial
@@ -177,14 +214,16 @@ def to_volume(image: MLArray, where: str) -> Volume:
     order = _axis_order(labels, where)
     units = None if spatial.axis_units is None else [spatial.axis_units[axis] for axis in order]
     source = image.meta.source.to_plain() or {}
+    values = np.asarray(image.to_numpy()).transpose(order)
+    is_seg = image.meta.is_seg.value
     return Volume(
-        array=np.asarray(image.to_numpy()).transpose(order),
-        affine=_world_affine(image, where),
+        array=as_label_map(values, where) if is_seg else values,
+        affine=world_affine(image, where),
         labels=[labels[axis] for axis in order],
         units=units,
         source=source,
         where=where,
         image_format=image.meta._image_meta_format.value,
         time=_time_of(source, where),
-        is_seg=image.meta.is_seg.value,
+        is_seg=is_seg,
     )

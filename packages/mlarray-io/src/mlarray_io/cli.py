@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from mlarray import cli
+from mlarray.errors import MLArrayError
+from mlarray_io._cast import parse_dtype
+from mlarray_io._masks import MASK_PATTERNS, MaskRule
 from mlarray_io._sources import image_suffix, is_dicom_folder
 from mlarray_io.convert import convert_file
 from mlarray_io.dataset import ConversionSummary, convert_dataset
+from mlarray_io.omezarr import is_ome_zarr
 
 __all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
 
@@ -31,6 +35,13 @@ def _worker_count(text: str) -> int:
     return value
 
 
+def _level_count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 level, got {value}")
+    return value
+
+
 def _patch_size(text: str) -> int | tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(","))
@@ -39,6 +50,13 @@ def _patch_size(text: str) -> int | tuple[int, ...]:
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"patch sizes must be positive, got {text!r}")
     return sizes[0] if len(sizes) == 1 else sizes
+
+
+def _dtype_name(text: str) -> str:
+    try:
+        return str(parse_dtype(text))
+    except MLArrayError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("cast: ")) from None
 
 
 def register(subcommands: Any) -> None:
@@ -88,12 +106,41 @@ def register(subcommands: Any) -> None:
         choices=("fast", "compact"),
         help="compression of .mla outputs: fast patch reads (default) or smaller files",
     )
+    parser.add_argument(
+        "--levels",
+        type=_level_count,
+        metavar="N",
+        help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
+    )
+    parser.add_argument(
+        "--cast",
+        type=_dtype_name,
+        metavar="DTYPE",
+        help="convert the values to this dtype first (float32 for float16 images, "
+        "which NIfTI and ITK cannot store); values it cannot hold are refused",
+    )
+    parser.add_argument(
+        "--seg",
+        action="store_true",
+        help="every input is a label map (stored as uint8/uint16 labels, marked is_seg)",
+    )
+    parser.add_argument(
+        "--seg-pattern",
+        dest="seg_patterns",
+        action="append",
+        metavar="PATTERN",
+        help="inputs whose file name (or, for a pattern with '/', path) matches are label "
+        "maps; repeat for several; replaces the default patterns "
+        f"{' '.join(MASK_PATTERNS)}",
+    )
     parser.set_defaults(func=run)
 
 
 def _is_single_image(src: str, dst: Path) -> bool:
     """Whether SRC names one image (a file or a DICOM series with a file as DST)."""
     path = Path(src)
+    if is_ome_zarr(path):
+        return True
     if is_dicom_folder(path):
         return image_suffix(dst) is not None
     return not glob.has_magic(src) and not path.is_dir()
@@ -110,21 +157,34 @@ def _report(summary: ConversionSummary, summary_path: Path) -> None:
         print(f"FAILED {record.source}: {reason}", file=sys.stderr)
 
 
-def run(arguments: argparse.Namespace) -> int:
-    """Convert one image or a dataset; exit status 1 if any input failed."""
-    dst = Path(arguments.dst)
-    load_options: dict[str, Any] = {}
-    if arguments.backend is not None:
-        load_options["backend"] = arguments.backend
-    if arguments.patch_size is not None:
-        load_options["patch_size"] = arguments.patch_size
-    if arguments.preset is not None:
-        load_options["cparams"] = arguments.preset
-    if _is_single_image(arguments.src, dst):
-        start = time.perf_counter()
-        convert_file(arguments.src, dst, overwrite=arguments.overwrite, **load_options)
-        print(f"{arguments.src} -> {dst} ({time.perf_counter() - start:.2f} s)")
-        return 0
+def _options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The conversion options given on the command line."""
+    given = {
+        "backend": arguments.backend,
+        "patch_size": arguments.patch_size,
+        "cparams": arguments.preset,
+        "cast": arguments.cast,
+        "levels": arguments.levels,
+        "is_seg": True if arguments.seg else None,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
+    """Convert SRC to DST; SRC is a label map if asked for or if its path says so."""
+    src = Path(arguments.src)
+    rule = MaskRule.from_patterns(arguments.seg_patterns)
+    if "is_seg" not in options and rule.match(src, src.parent.parent):
+        options = {**options, "is_seg": True}
+    start = time.perf_counter()
+    convert_file(src, dst, overwrite=arguments.overwrite, **options)
+    kind = "label map, " if options.get("is_seg") else ""
+    print(f"{arguments.src} -> {dst} ({kind}{time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+def _convert_many(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
+    """Convert the dataset SRC into the folder DST; write and print the summary."""
     summary = convert_dataset(
         arguments.src,
         dst,
@@ -132,13 +192,23 @@ def run(arguments: argparse.Namespace) -> int:
         scheduler=arguments.scheduler,
         overwrite=arguments.overwrite,
         progress=arguments.progress,
-        **load_options,
+        seg_patterns=arguments.seg_patterns,
+        **options,
     )
     summary_path = arguments.summary or dst / SUMMARY_NAME
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")
     _report(summary, summary_path)
     return 0 if summary.ok else 1
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Convert one image or a dataset; exit status 1 if any input failed."""
+    dst = Path(arguments.dst)
+    options = _options(arguments)
+    if _is_single_image(arguments.src, dst):
+        return _convert_one(arguments, dst, options)
+    return _convert_many(arguments, dst, options)
 
 
 def convert_main(argv: Sequence[str] | None = None) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlarray_io
-from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
+from mlarray_io._finalise import finalise
+from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
 from mlarray_io.errors import (
     ConversionError,
@@ -18,16 +21,17 @@ from mlarray_io.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 
 if TYPE_CHECKING:
     from mlarray import MLArray
 
-__all__ = ["convert_file"]
+__all__ = ["check_output", "conversion_errors", "convert_file", "convert_with", "save_converted"]
 
 
-def _check_output(dst: Path, *, overwrite: bool) -> None:
+def check_output(dst: Path, *, overwrite: bool) -> None:
     """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
-    if image_suffix(dst) is None:
+    if image_suffix(dst) is None and not is_ome_zarr(dst):
         raise UnsupportedFormatError(
             f"{dst}: unknown output format; expected {', '.join(IMAGE_SUFFIXES)}"
         )
@@ -53,7 +57,10 @@ def _save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
         return
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
     try:
-        mlarray_io.save(image, staging / dst.name)
+        try:
+            mlarray_io.save(image, staging / dst.name)
+        except MLArrayError as exc:  # name the output, not the staging folder
+            raise type(exc)(str(exc).replace(str(staging / dst.name), str(dst))) from exc
         written = sorted(staging.iterdir(), key=lambda path: path.name == dst.name)
         for path in written:
             os.replace(path, dst.parent / path.name)
@@ -68,6 +75,8 @@ def convert_file(
     overwrite: bool = False,
     patch_size: int | Sequence[int] | str | None = "default",
     cparams: dict[str, Any] | str | None = None,
+    cast: str | None = None,
+    levels: int = 1,
     **load_options: Any,
 ) -> Path:
     """Convert one image from any supported format to any other.
@@ -84,8 +93,13 @@ def convert_file(
             (as in :class:`mlarray.MLArray`; ``"default"`` is 192 per spatial axis).
         cparams: For ``.mla`` outputs, a compression preset (``"fast"``,
             ``"compact"``) or Blosc2 parameters; None keeps the default.
+        cast: Convert the values to this dtype (``"float32"``, ``"int16"``...)
+            before writing, e.g. float16 images for NIfTI, which has no float16.
+            Floats are rounded to the new dtype; values it cannot hold are refused.
+        levels: For ``.ome.zarr`` outputs, the resolution levels to write (see
+            :func:`mlarray_io.to_ome_zarr`).
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
-            ``reorient``, ``is_seg``, ...).
+            ``reorient``, ``is_seg``, ``series_id``).
 
     Returns:
         ``dst`` as a Path.
@@ -95,23 +109,58 @@ def convert_file(
         SourceNotFoundError: If ``src`` does not exist.
         UnsupportedFormatError: If an extension names no supported format.
         MLArrayFileError: If the output folder does not exist.
-        ImageFormatError: If ``src`` is corrupt or cannot be written as ``dst``.
+        ImageFormatError: If ``src`` is corrupt or cannot be written as ``dst``
+            (a dtype the format cannot store: the message names the cast to ask for).
+        MetaValidationError: If ``cast`` names no numeric dtype, or the values
+            cannot be cast to it.
         ConversionError: If reading or writing failed (a corrupt file, say) with an
             error from outside mlarray; the original is chained.
     """
-    source, target = Path(src), Path(dst)
+    options = ConversionOptions(
+        patch_size=patch_size, cparams=cparams, cast=cast, levels=levels, **load_options
+    )
+    return convert_with(Path(src), Path(dst), options, overwrite=overwrite)
+
+
+def convert_with(
+    source: Path, target: Path, options: ConversionOptions, *, overwrite: bool
+) -> Path:
+    """Convert ``source`` to ``target`` as ``options`` say (see :func:`convert_file`)."""
     if not source.exists():
         raise SourceNotFoundError(f"{source}: no such file or folder")
-    _check_output(target, overwrite=overwrite)
+    check_output(target, overwrite=overwrite)
+    if options.levels != 1 and not is_ome_zarr(target):
+        raise MetaValidationError(f"levels: pyramids are for .ome.zarr outputs, not {target}")
+    with conversion_errors(source, target):
+        image = mlarray_io.load(source, **options.load_options())
+        save_converted(image, target, options, where=str(source))
+    return target
+
+
+@contextmanager
+def conversion_errors(source: Path, target: Path) -> Iterator[None]:
+    """Let mlarray errors through; wrap any other in a ConversionError naming both files."""
     try:
-        layout: dict[str, Any] = {}
-        if patch_size != "default" or cparams is not None:
-            layout = {"patch_size": patch_size, "cparams": cparams}
-        _save_atomically(mlarray_io.load(source, **load_options), target, layout)
+        yield
     except MLArrayError:
         raise
     except Exception as exc:
         raise ConversionError(
             f"{source}: cannot convert to {target}: {type(exc).__name__}: {exc}"
         ) from exc
-    return target
+
+
+def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, where: str) -> None:
+    """Finalise a converted ``image`` (see :func:`~mlarray_io._finalise.finalise`) and save it.
+
+    Args:
+        image: The image as loaded.
+        target: The output file.
+        options: The conversion's options.
+        where: The source, for messages.
+    """
+    finalised = finalise(image, target, options, where=where)
+    if is_ome_zarr(target):
+        to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
+    else:
+        _save_atomically(finalised, target, options.layout())

@@ -51,6 +51,7 @@ import numpy as np
 from mlarray import MLArray
 from mlarray.errors import NoArrayError
 from mlarray_io._optional import require
+from mlarray_meta.frame import read_frame
 
 if TYPE_CHECKING:
     import dask.array
@@ -93,8 +94,10 @@ def to_dask_array(path: str | os.PathLike[str]) -> dask.array.Array:
     """Expose a ``.mla`` file as a Dask array whose partitions are the file's chunks.
 
     Only the header is read here; each partition is read by its own task, which
-    opens the file memory-mapped. The file must not change while the array is
-    in use.
+    opens the file memory-mapped. The chunk grid comes from the file's frame, so
+    any file :meth:`MLArray.open` opens works, also one written by plain blosc2
+    or another tool without mlarray metadata. The file must not change while the
+    array is in use.
 
     Args:
         path: A ``.mla`` file reachable from every Dask worker.
@@ -111,11 +114,12 @@ def to_dask_array(path: str | os.PathLike[str]) -> dask.array.Array:
     tokenize = require("dask.base", _EXTRA).tokenize
     image = MLArray.open(path, mmap_mode="r")
     try:
-        shape, dtype, chunks = image.shape, image.dtype, image.meta.blosc2.chunk_size
+        shape, dtype = image.shape, image.dtype
     finally:
         image.close()
-    if shape is None or dtype is None or chunks is None:
+    if shape is None or dtype is None:
         raise NoArrayError(f"{path}: holds metadata only, no array to read")
+    chunks = read_frame(path).chunks
     file = Path(path).resolve()
     stat = file.stat()
     array: dask.array.Array = dask_array.from_array(

@@ -7,21 +7,17 @@ run leaves no partial file behind.
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
-import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from mlarray.errors import MLArrayError, MLArrayFileError
+from mlarray.errors import MLArrayFileError
+from mlarray_io._masks import MaskRule
+from mlarray_io._options import ConversionOptions
+from mlarray_io._runner import FileJob, run_jobs
 from mlarray_io._sources import find_images, image_suffix, output_path
-from mlarray_io.convert import convert_file
+from mlarray_io._summary import ConversionRecord, ConversionSummary
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -29,175 +25,18 @@ if TYPE_CHECKING:
 __all__ = ["ConversionRecord", "ConversionSummary", "convert_dataset"]
 
 
-@dataclass(frozen=True)
-class ConversionRecord:
-    """What happened to one input.
-
-    Attributes:
-        source: The input file or DICOM series folder.
-        output: The file it was (or would have been) converted to.
-        seconds: Time spent converting it (0 when skipped).
-        error: Why the conversion failed, for failures.
-        reason: Why the input was skipped, for skipped inputs.
-    """
-
-    source: str
-    output: str
-    seconds: float = 0.0
-    error: str | None = None
-    reason: str | None = None
-
-
-@dataclass
-class ConversionSummary:
-    """The outcome of :func:`convert_dataset`, one record per input.
-
-    Attributes:
-        source: The dataset folder or glob pattern.
-        destination: The output folder.
-        converted: Inputs converted by this run.
-        skipped: Inputs whose output already existed.
-        failed: Inputs that could not be converted, each with its error.
-        seconds: Wall-clock time of the whole run.
-    """
-
-    source: str
-    destination: str
-    converted: list[ConversionRecord] = field(default_factory=list)
-    skipped: list[ConversionRecord] = field(default_factory=list)
-    failed: list[ConversionRecord] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True when no input failed."""
-        return not self.failed
-
-    def add(self, record: ConversionRecord) -> None:
-        """File ``record`` under converted, skipped or failed."""
-        if record.error is not None:
-            self.failed.append(record)
-        elif record.reason is not None:
-            self.skipped.append(record)
-        else:
-            self.converted.append(record)
-
-    def to_json(self) -> str:
-        """The summary as an indented JSON document (counts first, then the records)."""
-        lists = {
-            name: [
-                {key: value for key, value in asdict(record).items() if value is not None}
-                for record in getattr(self, name)
-            ]
-            for name in ("converted", "skipped", "failed")
-        }
-        document = {
-            "source": self.source,
-            "destination": self.destination,
-            "seconds": round(self.seconds, 3),
-            "counts": {name: len(records) for name, records in lists.items()},
-            **lists,
-        }
-        return json.dumps(document, indent=2)
-
-
-@dataclass(frozen=True)
-class _Task:
-    source: Path
-    output: Path
-    overwrite: bool
-    load_options: dict[str, Any]
-
-
-def _describe(exc: BaseException) -> str:
-    """One line saying what went wrong; mlarray errors already name their cause."""
-    return str(exc) if isinstance(exc, MLArrayError) else f"{type(exc).__name__}: {exc}"
-
-
-def _convert(task: _Task) -> ConversionRecord:
-    """Convert one input, turning any error into a failed record (runs in workers)."""
-    start = time.perf_counter()
-    error = None
-    try:
-        task.output.parent.mkdir(parents=True, exist_ok=True)
-        convert_file(task.source, task.output, overwrite=task.overwrite, **task.load_options)
-    except Exception as exc:
-        error = _describe(exc)
-    return ConversionRecord(
-        str(task.source), str(task.output), time.perf_counter() - start, error=error
-    )
-
-
-def _outcome(future: Any, task: _Task) -> ConversionRecord:
-    """The record a finished (concurrent or Dask) future holds, or why its worker failed."""
-    try:
-        record: ConversionRecord = future.result()
-    except Exception as exc:
-        return ConversionRecord(str(task.source), str(task.output), error=_describe(exc))
-    return record
-
-
-def _run_locally(tasks: Sequence[_Task], workers: int) -> Iterator[ConversionRecord]:
-    if workers == 1 or len(tasks) <= 1:
-        yield from map(_convert, tasks)
-        return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context)
-    try:
-        futures = {pool.submit(_convert, task): task for task in tasks}
-        for future in as_completed(futures):
-            yield _outcome(future, futures[future])
-    finally:
-        # On an interrupt, start nothing new; conversions under way finish atomically.
-        pool.shutdown(cancel_futures=True)
-
-
-def _run_on_dask(tasks: Sequence[_Task], scheduler: Client | str) -> Iterator[ConversionRecord]:
-    from mlarray_io.dask import import_distributed
-
-    distributed = import_distributed()
-    client = distributed.Client(scheduler) if isinstance(scheduler, str) else scheduler
-    try:
-        futures = client.map(_convert, tasks, pure=False)
-        by_future = dict(zip(futures, tasks, strict=True))
-        for future in distributed.as_completed(futures):
-            yield _outcome(future, by_future[future])
-    finally:
-        if client is not scheduler:
-            client.close()
-
-
-def _skip_reason(source: Path, output: Path) -> str:
-    if output.stat().st_mtime >= source.stat().st_mtime:
-        return "already converted (output newer than its source)"
-    return "output exists but is older than its source; convert with overwrite to redo it"
-
-
-def _plan(
-    images: Sequence[Path],
-    base: Path,
-    dst: Path,
-    *,
-    suffix: str,
-    overwrite: bool,
-    load_options: dict[str, Any],
-) -> tuple[list[_Task], list[ConversionRecord]]:
-    """Split inputs into tasks to run and records settled already (skips, clashes)."""
-    tasks: list[_Task] = []
-    settled: list[ConversionRecord] = []
-    claimed: dict[Path, Path] = {}
+def _jobs(
+    images: Sequence[Path], base: Path, dst: Path, suffix: str, options: ConversionOptions,
+    masks: MaskRule,
+) -> list[FileJob]:  # fmt: skip
+    """One job per image; label maps found by ``masks`` unless ``options.is_seg`` decides."""
+    jobs = []
     for image in images:
         output = output_path(image, base, dst, suffix)
-        if output in claimed:
-            error = f"output name clashes with that of {claimed[output]}"
-            settled.append(ConversionRecord(str(image), str(output), error=error))
-        elif output.exists() and not overwrite:
-            reason = _skip_reason(image, output)
-            settled.append(ConversionRecord(str(image), str(output), reason=reason))
-        else:
-            tasks.append(_Task(image, output, overwrite, load_options))
-        claimed.setdefault(output, image)
-    return tasks, settled
+        pattern = masks.match(image, base) if options.is_seg is None else None
+        chosen = options if pattern is None else options.with_is_seg(True)
+        jobs.append(FileJob(image, output, chosen, mask_pattern=pattern))
+    return jobs
 
 
 def convert_dataset(
@@ -209,7 +48,8 @@ def convert_dataset(
     scheduler: Client | str | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    **load_options: Any,
+    seg_patterns: Sequence[str] | None = None,
+    **options: Any,
 ) -> ConversionSummary:
     """Convert every image of a dataset, mirroring its folder tree in ``dst_dir``.
 
@@ -218,6 +58,10 @@ def convert_dataset(
     be reachable from the workers). Outputs that exist are skipped, so an
     interrupted run is resumed by running it again. A bad input does not stop
     the run: it is listed in the summary with its error.
+
+    Label maps are found by their paths (see ``seg_patterns``) unless ``is_seg``
+    is given: they are converted with ``is_seg=True``, so they are stored as
+    labels in the smallest unsigned integer dtype and marked ``meta.is_seg``.
 
     Args:
         source: A folder (searched recursively for supported files and DICOM
@@ -230,9 +74,15 @@ def convert_dataset(
             ``"tcp://10.0.0.1:8786"``; needs the ``dask`` extra.
         overwrite: Convert again inputs whose output exists.
         progress: Show a progress bar (tqdm, on stderr).
-        **load_options: Passed to :func:`~mlarray_io.convert.convert_file` for every
-            input: ``patch_size`` and ``cparams`` lay ``.mla`` outputs out, the rest
-            goes to :func:`mlarray_io.load` (``backend``, ``is_seg``, ...).
+        seg_patterns: Shell-style patterns of label maps (ignoring case): matched
+            against the file name, or against the end of the path below
+            ``source`` when they hold a ``/``. None means nnU-Net's
+            ``labelsTr/*`` and ``labelsTs/*`` and the names ``*_seg*``,
+            ``*mask*`` and ``*label*``; an empty list finds none.
+        **options: The options of :func:`~mlarray_io.convert.convert_file` for
+            every input: ``patch_size``, ``cparams``, ``cast``, and ``backend``,
+            ``reorient``, ``is_seg`` (True: every input is a label map; False:
+            none is) for :func:`mlarray_io.load`.
 
     Returns:
         What was converted, skipped and failed, with reasons and timings.
@@ -242,28 +92,18 @@ def convert_dataset(
             ``suffix`` is not a supported format.
         MissingDependencyError: If ``scheduler`` is given and Dask is not installed.
     """
-    started = time.perf_counter()
     if image_suffix(Path(f"image{suffix}")) != suffix.lower():
         raise MLArrayFileError(f"suffix {suffix!r} is not a supported image format")
+    chosen = ConversionOptions(**options)
     dst = Path(dst_dir)
     base, images = find_images(source, exclude=dst)
     dst.mkdir(parents=True, exist_ok=True)
-    tasks, settled = _plan(
-        images, base, dst, suffix=suffix, overwrite=overwrite, load_options=load_options
+    jobs = _jobs(images, base, dst, suffix, chosen, MaskRule.from_patterns(seg_patterns))
+    return run_jobs(
+        jobs,
+        ConversionSummary(str(source), str(dst)),
+        workers=workers,
+        scheduler=scheduler,
+        overwrite=overwrite,
+        progress=progress,
     )
-    summary = ConversionSummary(str(source), str(dst))
-    for record in settled:
-        summary.add(record)
-    if scheduler is not None:
-        records = _run_on_dask(tasks, scheduler)
-    else:
-        records = _run_locally(tasks, workers or os.cpu_count() or 1)
-    with tqdm(total=len(images), initial=len(settled), disable=not progress, unit="image") as bar:
-        for record in records:
-            summary.add(record)
-            bar.update()
-            bar.set_postfix(failed=len(summary.failed), refresh=False)
-    for group in (summary.converted, summary.skipped, summary.failed):
-        group.sort(key=lambda record: record.source)
-    summary.seconds = time.perf_counter() - started
-    return summary

@@ -14,6 +14,7 @@ __all__ = [
     "ConversionError",
     "ImageFormatError",
     "MissingDependencyError",
+    "ObliqueGeometryWarning",
     "OutputExistsError",
     "SourceNotFoundError",
     "UnsupportedFormatError",
@@ -42,3 +43,12 @@ class ConversionError(MLArrayError, RuntimeError):
 
 class OutputExistsError(MLArrayFileError, FileExistsError):
     """The output of a conversion exists and overwriting it was not asked for."""
+
+
+class ObliqueGeometryWarning(UserWarning):
+    """An oblique scan was written to a format without a direction (OME-Zarr).
+
+    The file keeps the exact affine where mlarray reads it back, but other readers
+    show the scan axis-aligned. ``warnings.simplefilter("error",
+    ObliqueGeometryWarning)`` makes such writes fail instead.
+    """

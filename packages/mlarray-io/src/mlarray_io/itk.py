@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from mlarray.errors import MLArrayFileError
+from mlarray_io._cast import cast_hint
 from mlarray_io._geometry import (
     CHANNEL,
     SPATIAL_LABELS,
@@ -186,7 +187,9 @@ def _to_sitk(image: MLArray, where: str) -> SitkImage:
     try:
         itk_image = sitk.GetImageFromArray(array.transpose(order), isVector=bool(vector))
     except (TypeError, RuntimeError) as exc:
-        raise ImageFormatError(f"{where}: ITK cannot store {array.dtype} values: {exc}") from exc
+        raise ImageFormatError(
+            f"{where}: ITK cannot store {array.dtype} values{cast_hint(array.dtype)}"
+        ) from exc
     spacing, origin, direction = _itk_geometry(volume)
     itk_image.SetSpacing(spacing)
     itk_image.SetOrigin(origin)

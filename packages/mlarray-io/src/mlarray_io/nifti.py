@@ -27,6 +27,7 @@ from mlarray_io._geometry import (
     restrict,
 )
 from mlarray_io._nifti_header import (
+    NIFTI_INTENT_LABEL,
     SPACE_UNITS,
     TIME_UNITS,
     NiftiHeader,
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
     from mlarray import MLArray
 
 __all__ = ["check_complete", "from_nifti", "load_nifti", "save_nifti", "to_nifti"]
-
-NIFTI_INTENT_LABEL = 1002
 
 
 def _nibabel() -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlarray_meta._base import BaseMeta, SingleKeyBaseMeta
 from mlarray_meta._json import is_json_safe
 from mlarray_meta._version import __version__
-from mlarray_meta.errors import MLArrayError
+from mlarray_meta.errors import MetaCompatibilityWarning, MLArrayError
 from mlarray_meta.header import Header, read_header
 from mlarray_meta.meta import Meta
 from mlarray_meta.sections import (
@@ -42,6 +42,7 @@ __all__ = [
     "Meta",
     "MetaBbox",
     "MetaBlosc2",
+    "MetaCompatibilityWarning",
     "MetaExtra",
     "MetaHasArray",
     "MetaImageFormat",

@@ -1,15 +1,20 @@
 """Small validators shared by the metadata sections.
 
 Each returns the normalised value or raises an error naming the field, what was
-expected and what was found.
+expected and what was found. With ``tolerant=True`` a violation that ``mlarray``
+0.0.54 accepts (a boolean or non-finite number, a non-positive spacing) goes
+through :func:`~mlarray_meta._leniency.tolerated`: refused when writing, kept
+when reading a file.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mlarray_meta._base import FrozenList
-from mlarray_meta._json import plain_number, unwrap
+from mlarray_meta._json import plain_number, to_json_safe, unwrap
+from mlarray_meta._leniency import tolerated
 from mlarray_meta.errors import MetaTypeError, MetaValidationError
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "as_optional_number",
     "as_optional_str",
     "as_str_list",
+    "as_unit_list",
 ]
 
 
@@ -30,17 +36,52 @@ def _as_sequence(value: Any, field: str) -> list[Any]:
     return list(value)
 
 
+def _number(value: Any, field: str, root: str, *, tolerant: bool) -> int | float:
+    """A finite number; with ``tolerant``, booleans and NaN/Infinity as 0.0.54 takes them."""
+    value = unwrap(value)
+    if tolerant and isinstance(value, bool):
+        tolerated(root, f"{field}: expected a number, got bool {value!r}", MetaTypeError)
+        return value
+    if tolerant and isinstance(value, float) and not math.isfinite(value):
+        tolerated(root, f"{field}: expected a finite number, got {value!r}")
+        return value
+    return plain_number(value, field)
+
+
 def as_number_list(
-    value: Any, field: str, *, positive: bool = False, length: int | None = None
+    value: Any,
+    field: str,
+    *,
+    positive: bool = False,
+    length: int | None = None,
+    tolerant: bool = False,
+    root: str | None = None,
 ) -> list[int | float] | None:
-    """Return a list of finite numbers (None passes through)."""
+    """Return a list of finite numbers (None passes through).
+
+    Args:
+        value: The value to check.
+        field: Where it lives, for messages.
+        positive: Require values > 0.
+        length: Require this many values.
+        tolerant: Booleans, non-finite and (with ``positive``) non-positive values
+            are :func:`~mlarray_meta._leniency.tolerated`.
+        root: The field tolerated values are reported under (default ``field``).
+    """
     if value is None:
         return None
-    items = [plain_number(v, f"{field}[{i}]") for i, v in enumerate(_as_sequence(value, field))]
+    root = field if root is None else root
+    items = [
+        _number(v, f"{field}[{i}]", root, tolerant=tolerant)
+        for i, v in enumerate(_as_sequence(value, field))
+    ]
     if positive:
         for index, item in enumerate(items):
-            if item <= 0:
-                raise MetaValidationError(f"{field}[{index}]: expected a value > 0, got {item!r}")
+            if not item > 0 and not (tolerant and math.isnan(item)):
+                message = f"{field}[{index}]: expected a value > 0, got {item!r}"
+                if not tolerant:
+                    raise MetaValidationError(message)
+                tolerated(root, message)
     if length is not None and len(items) != length:
         raise MetaValidationError(f"{field}: expected {length} values, got {len(items)}")
     return items
@@ -70,12 +111,15 @@ def as_int_list(
     return FrozenList(items, field) if frozen else items
 
 
-def as_matrix(value: Any, field: str) -> list[list[int | float]] | None:
+def as_matrix(value: Any, field: str, *, tolerant: bool = False) -> list[list[int | float]] | None:
     """Return a square matrix of finite numbers as nested lists (None passes through)."""
     if value is None:
         return None
     rows = _as_sequence(value, field)
-    matrix = [as_number_list(row, f"{field}[{i}]") or [] for i, row in enumerate(rows)]
+    matrix = [
+        as_number_list(row, f"{field}[{i}]", tolerant=tolerant, root=field) or []
+        for i, row in enumerate(rows)
+    ]
     for index, row in enumerate(matrix):
         if len(row) != len(matrix):
             raise MetaValidationError(
@@ -86,23 +130,36 @@ def as_matrix(value: Any, field: str) -> list[list[int | float]] | None:
 
 
 def as_str_list(value: Any, field: str) -> list[str] | None:
-    """Return a list of non-empty strings; enum members become their values."""
+    """Return a list of strings (empty ones included); enum members become their values."""
     if value is None:
         return None
     out: list[str] = []
     for index, item in enumerate(_as_sequence(value, field)):
         item = unwrap(item)
-        if not isinstance(item, str) or not item:
+        if not isinstance(item, str):
             raise MetaTypeError(
-                f"{field}[{index}]: expected a non-empty string, got {type(item).__name__} {item!r}"
+                f"{field}[{index}]: expected a string, got {type(item).__name__} {item!r}"
             )
-        out.append(item)
+        out.append(str.__str__(item))
     return out
 
 
-def as_optional_number(value: Any, field: str) -> float | int | None:
-    """Return a finite number or None."""
-    return None if value is None else plain_number(value, field)
+def as_unit_list(value: Any, field: str) -> Any:
+    """Return a list of unit strings (``""`` for a unitless axis); None passes through.
+
+    0.0.54 does not check units at all, so any other JSON value found in a file is
+    :func:`~mlarray_meta._leniency.tolerated` (kept when reading, refused when writing).
+    """
+    try:
+        return as_str_list(value, field)
+    except MetaTypeError as exc:
+        tolerated(field, str(exc), MetaTypeError)
+    return to_json_safe(value, field)
+
+
+def as_optional_number(value: Any, field: str, *, tolerant: bool = False) -> float | int | None:
+    """Return a finite number or None (``tolerant`` as in :func:`as_number_list`)."""
+    return None if value is None else _number(value, field, field, tolerant=tolerant)
 
 
 def as_optional_str(value: Any, field: str) -> str | None:

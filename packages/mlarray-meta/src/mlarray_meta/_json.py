@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from mlarray_meta._leniency import tolerated
 from mlarray_meta.errors import MetaTypeError, MetaValidationError
 
 __all__ = ["is_json_safe", "plain_number", "to_json_safe", "unwrap"]
@@ -23,6 +24,9 @@ is also accepted when saving."""
 
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
+_JSON_KEY_TYPES = (int, float, bool, type(None))
+_ROOT = object()  # ends the (parent, key) chain of a path; a key may be None
+"""Keys that Python's ``json`` (and so 0.0.54) turns into strings; ours are strings."""
 
 
 def unwrap(value: Any) -> Any:
@@ -47,7 +51,9 @@ def to_json_safe(value: Any, field: str) -> Any:
 
     Tuples become lists, NumPy values become Python values, enum members become
     their values. Mapping keys must be strings and floats must be finite (strict
-    JSON has no NaN or Infinity).
+    JSON has no NaN or Infinity); when reading leniently, the non-string keys and
+    non-finite floats that ``mlarray`` 0.0.54 accepts are kept (see
+    :mod:`mlarray_meta._leniency`).
 
     Args:
         value: The value to convert.
@@ -62,16 +68,23 @@ def to_json_safe(value: Any, field: str) -> Any:
         MetaValidationError: If a float is NaN or infinite, or nesting is deeper
             than 60 levels (the file format's limit, envelope included).
     """
-    return _convert(value, (field, None), 0)
+    return _convert(value, (field, _ROOT), 0)
 
 
 def _where(path: tuple[Any, Any]) -> str:
     """Render a path built by :func:`_convert` (``(parent, key)`` pairs) as text."""
     keys: list[str] = []
-    while path[1] is not None:
+    while path[1] is not _ROOT:
         path, key = path
         keys.append(f"[{key!r}]")
     return str(path[0]) + "".join(reversed(keys))
+
+
+def _root(path: tuple[Any, Any]) -> str:
+    """The field a path built by :func:`_convert` starts from (e.g. ``meta.source``)."""
+    while path[1] is not _ROOT:
+        path = path[0]
+    return str(path[0])
 
 
 def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
@@ -84,9 +97,10 @@ def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
         return value
     if kind is float or isinstance(value, float):
         if not math.isfinite(value):
-            raise MetaValidationError(
+            tolerated(
+                _root(path),
                 f"{_where(path)}: expected a finite number (JSON has no NaN/Infinity), "
-                f"got {value!r}"
+                f"got {value!r}",
             )
         return float(value)
     if isinstance(value, Mapping):
@@ -94,10 +108,13 @@ def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
         for key, item in value.items():
             key = unwrap(key)
             if type(key) is not str:
-                raise MetaTypeError(
+                message = (
                     f"{_where(path)}: mapping keys must be strings for JSON, got "
                     f"{type(key).__name__} key {key!r}"
                 )
+                if not isinstance(key, _JSON_KEY_TYPES):
+                    raise MetaTypeError(message)
+                tolerated(_root(path), message, MetaTypeError)
             out[key] = _convert(item, (path, key), depth + 1)
         return out
     if isinstance(value, (list, tuple)):

@@ -15,6 +15,7 @@ import pickle
 import zlib
 from typing import Any, Final, NoReturn
 
+from mlarray_meta._legacy_numpy import NUMPY_GLOBALS
 from mlarray_meta._plain import PlainDataError, to_plain
 from mlarray_meta.errors import (
     FileFormatError,
@@ -29,10 +30,13 @@ MAX_LEGACY_BYTES: Final = 64 * 2**20
 """Largest decompressed legacy pickle read."""
 
 _GUNZIP_STEP: Final = 2**20
-# The only globals a 0.0.54 pickle may name, and what they are rebuilt as.
-_LEGACY_GLOBALS: Final[dict[tuple[str, str], type]] = {
+# The only globals a 0.0.54 pickle may name, and what they are rebuilt as: its two
+# container classes, an OrderedDict given as a dict, and NumPy float/str scalars.
+_LEGACY_GLOBALS: Final[dict[tuple[str, str], Any]] = {
     ("mlarray.meta", "_FrozenList"): list,
     ("mlarray.meta", "_FrozenDict"): dict,
+    ("collections", "OrderedDict"): dict,
+    **NUMPY_GLOBALS,
 }
 
 
@@ -48,8 +52,8 @@ class _LegacyUnpickler(pickle.Unpickler):
         if allowed is None:
             raise UnsafeMetadataError(
                 f"{self._source}: legacy metadata asks for the global {module}.{name}; only "
-                "mlarray.meta._FrozenList and mlarray.meta._FrozenDict are allowed, "
-                "so it was not loaded"
+                "mlarray 0.0.54's list and dict classes, OrderedDict and NumPy scalars are "
+                "allowed, so it was not loaded"
             )
         return allowed
 

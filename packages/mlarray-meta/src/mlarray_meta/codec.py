@@ -40,6 +40,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "LEGACY_KEY",
+    "LEGACY_WRITER_VERSION",
     "MAX_ENVELOPE_BYTES",
     "MAX_LEGACY_BYTES",
     "Envelope",
@@ -54,6 +55,8 @@ ENVELOPE_KEY: Final = "mla"
 """vlmeta key of the JSON envelope written by this package."""
 LEGACY_KEY: Final = "mlarray"
 """vlmeta key of the gzip-pickle metadata of the ``mlarray`` 0.0.54 package."""
+LEGACY_WRITER_VERSION: Final = "v0"
+"""The ``_mlarray_version`` that ``mlarray`` 0.0.54 records in the metadata it writes."""
 FORMAT_NAME: Final = "mla"
 """Value of the envelope's ``"format"`` member."""
 FORMAT_VERSION: Final = (1, 0)

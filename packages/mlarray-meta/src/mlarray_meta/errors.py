@@ -11,9 +11,12 @@ from __future__ import annotations
 __all__ = [
     "ChecksumError",
     "CodecRequiredError",
+    "DistributionConflictError",
     "FileFormatError",
     "MLArrayError",
     "MLArrayFileError",
+    "MLArrayWarning",
+    "MetaCompatibilityWarning",
     "MetaTypeError",
     "MetaValidationError",
     "ReadOnlyError",
@@ -79,3 +82,19 @@ class ChecksumError(FileFormatError):
 
 class ReadOnlyFieldError(MLArrayError, AttributeError):
     """A metadata field managed by the MLArray container was assigned or mutated by a user."""
+
+
+class DistributionConflictError(MLArrayError, ImportError):
+    """Two installed distributions provide the same import package (``mlarray``)."""
+
+
+class MLArrayWarning(UserWarning):
+    """Root of every warning issued on purpose by the mlarray packages."""
+
+
+class MetaCompatibilityWarning(MLArrayWarning):
+    """A file holds a metadata value that ``mlarray`` 0.0.54 accepts and mlarray would not write.
+
+    The value is kept as stored when reading; saving it raises until it is changed.
+    ``docs/migrating.md`` lists every such case.
+    """

@@ -4,9 +4,13 @@
 decodes the metadata entry: the JSON envelope under ``"mla"`` when present (unless
 an older writer replaced the legacy entry after it, see
 :meth:`HeaderMapping.from_frame`), otherwise the legacy ``mlarray`` 0.0.54 entry
-under ``"mlarray"``. Turning the
-mapping into a ``Meta`` object is left to the caller
-(``Meta.from_mapping(header.meta)``).
+under ``"mlarray"``. Turning the mapping into a ``Meta`` object is left to the
+caller (``meta_from_file(header.meta, source=...)``, which reads leniently), or
+done by :func:`read_header`.
+
+The checksum record of the envelope stays in force whatever happened to the
+legacy entry: when the two entries no longer belong together, the header says so
+(:attr:`HeaderMapping.metadata_problem`) and ``mlarray verify`` reports it.
 """
 
 from __future__ import annotations
@@ -19,14 +23,20 @@ from mlarray_meta._base import managed_writes
 from mlarray_meta.codec import (
     ENVELOPE_KEY,
     LEGACY_KEY,
+    LEGACY_WRITER_VERSION,
     Envelope,
     decode_envelope,
     decode_legacy,
     legacy_fingerprint,
 )
-from mlarray_meta.errors import FileFormatError, MLArrayError
+from mlarray_meta.errors import (
+    CodecRequiredError,
+    FileFormatError,
+    MLArrayError,
+    UnsafeMetadataError,
+)
 from mlarray_meta.frame import ChunkDecoder, FrameInfo, read_frame
-from mlarray_meta.meta import Meta
+from mlarray_meta.meta import Meta, meta_from_file
 
 __all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]
 
@@ -45,8 +55,14 @@ class HeaderMapping:
         origin: ``"mla"`` (JSON envelope), ``"legacy"`` (``mlarray`` 0.0.54 entry), or
             None when the file has neither.
         format_version: ``(major, minor)`` of the envelope; None unless origin is "mla".
-        integrity: The envelope's integrity record, or None.
+        integrity: The envelope's integrity record (per-chunk checksums), or None.
         frame: Everything else the frame header and trailer say (codec, sizes, vlmeta).
+        expects_integrity: Whether the file was written by mlarray (not by
+            ``mlarray`` 0.0.54 or plain blosc2), which always records checksums: a
+            missing record then means damage, not an older file.
+        metadata_problem: What is wrong with the metadata entries although they
+            could be read (the legacy entry no longer belongs to the envelope, an
+            entry or the checksum record is missing), or None.
     """
 
     path: str
@@ -59,6 +75,8 @@ class HeaderMapping:
     format_version: tuple[int, int] | None
     integrity: dict[str, Any] | None
     frame: FrameInfo
+    expects_integrity: bool = False
+    metadata_problem: str | None = None
 
     @classmethod
     def from_frame(
@@ -74,10 +92,11 @@ class HeaderMapping:
         Returns:
             The header mapping. ``"mla"`` wins when both entries exist, unless the
             envelope records the fingerprint of the legacy entry written with it and
-            the legacy entry no longer matches: then ``mlarray`` 0.0.54 saved metadata
-            in place after us, so the legacy entry is the current metadata, and the
-            envelope's integrity record (which may describe replaced chunks) is
-            dropped.
+            the legacy entry now holds other metadata: then ``mlarray`` 0.0.54 saved
+            metadata in place after us, so the legacy entry is the current metadata.
+            The envelope's integrity record is kept in every case: chunks that the
+            old writer replaced are reported as not matching it, never read
+            unchecked. Disagreements are described in ``metadata_problem``.
 
         Raises:
             FileFormatError: The metadata entry is malformed, cannot be decoded without
@@ -88,18 +107,29 @@ class HeaderMapping:
         origin: Literal["mla", "legacy"] | None = None
         version: tuple[int, int] | None = None
         integrity: dict[str, Any] | None = None
-        if ENVELOPE_KEY in frame.vlmeta:
+        problem: str | None = None
+        expects = ENVELOPE_KEY in frame.vlmeta
+        if expects:
             source = f"{frame.path}: vlmeta {ENVELOPE_KEY!r}"
             envelope = decode_envelope(_binary(frame, ENVELOPE_KEY, decompress), source=source)
             meta, origin = envelope.meta, "mla"
             version, integrity = envelope.format_version, envelope.integrity
-            rewritten = _rewritten_legacy(frame, envelope, decompress)
-            if rewritten is not None:
-                meta, origin, version, integrity = rewritten, "legacy", None, None
+            legacy, problem = _legacy_divergence(frame, envelope, decompress)
+            if legacy is not None:
+                meta, origin = legacy, "legacy"
+            if integrity is None:
+                problem = _join(problem, _NO_RECORD)
         elif LEGACY_KEY in frame.vlmeta:
             source = f"{frame.path}: vlmeta {LEGACY_KEY!r}"
             payload = _binary(frame, LEGACY_KEY, decompress)
             meta, origin = decode_legacy(payload, source=source), "legacy"
+            expects = _written_by_mlarray(meta)
+            if expects:
+                problem = (
+                    f"vlmeta {ENVELOPE_KEY!r} is missing, although vlmeta {LEGACY_KEY!r} "
+                    "says mlarray wrote the file, which stores it with the checksums: the "
+                    "trailer is damaged or the entry was removed"
+                )
         return cls(
             path=frame.path,
             shape=frame.shape,
@@ -111,19 +141,74 @@ class HeaderMapping:
             format_version=version,
             integrity=integrity,
             frame=frame,
+            expects_integrity=expects,
+            metadata_problem=problem,
         )
 
 
-def _rewritten_legacy(
+_NO_RECORD = (
+    f"vlmeta {ENVELOPE_KEY!r} holds no checksum record, although mlarray always stores "
+    "one: the metadata is damaged, or an edit by an older mlarray was interrupted"
+)
+
+
+def _join(first: str | None, second: str) -> str:
+    return second if first is None else f"{first}; {second}"
+
+
+def _written_by_mlarray(meta: dict[str, Any]) -> bool:
+    """Whether legacy metadata names this package as its writer (0.0.54 records ``"v0"``)."""
+    version = meta.get("_mlarray_version")
+    if isinstance(version, dict):  # our mapping form; 0.0.54 may store the bare value
+        version = version.get("mlarray_version")
+    return isinstance(version, str) and version != LEGACY_WRITER_VERSION
+
+
+def _legacy_divergence(
     frame: FrameInfo, envelope: Envelope, decompress: ChunkDecoder | None
-) -> dict[str, Any] | None:
-    """The legacy entry's metadata if it was replaced after ``envelope``, else None."""
-    if envelope.legacy_crc32 is None or LEGACY_KEY not in frame.vlmeta:
-        return None
-    payload = _binary(frame, LEGACY_KEY, decompress)
-    if legacy_fingerprint(payload) == envelope.legacy_crc32:
-        return None
-    return decode_legacy(payload, source=f"{frame.path}: vlmeta {LEGACY_KEY!r}")
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Compare the legacy entry with the one written together with ``envelope``.
+
+    Returns:
+        ``(metadata, problem)``: the legacy entry's metadata when it replaced the
+        envelope's (``mlarray`` 0.0.54 edited the file in place), else None; and a
+        description of the disagreement, or None when the entries belong together.
+
+    Raises:
+        UnsafeMetadataError: The legacy entry asks for code to run.
+        CodecRequiredError: The legacy entry needs python-blosc2 to be decoded.
+    """
+    if envelope.legacy_crc32 is None:
+        return None, None
+    entry = f"vlmeta {LEGACY_KEY!r} (the metadata for mlarray 0.0.54)"
+    if LEGACY_KEY not in frame.vlmeta:
+        return None, f"{entry} written with vlmeta {ENVELOPE_KEY!r} is missing"
+    try:
+        payload = _binary(frame, LEGACY_KEY, decompress)
+    except (UnsafeMetadataError, CodecRequiredError):
+        raise
+    except FileFormatError as exc:
+        return None, f"{entry} is damaged: {exc}"
+    found = legacy_fingerprint(payload)
+    if found == envelope.legacy_crc32:
+        return None, None
+    changed = (
+        f"{entry} is not the one written with vlmeta {ENVELOPE_KEY!r} (fingerprint "
+        f"{found:08x}, recorded {envelope.legacy_crc32:08x})"
+    )
+    try:
+        legacy = decode_legacy(payload, source=f"{frame.path}: vlmeta {LEGACY_KEY!r}")
+    except UnsafeMetadataError:
+        raise
+    except FileFormatError as exc:
+        return None, f"{changed} and cannot be decoded ({exc}); the metadata of 'mla' is used"
+    if legacy == envelope.meta:
+        return None, f"{changed}, but holds the same metadata: its bytes are damaged"
+    return legacy, (
+        f"{changed} and holds other metadata, which is used: mlarray 0.0.54 edited the "
+        "file in place; the checksums stored with 'mla' still apply, so chunks it "
+        "rewrote no longer match them"
+    )
 
 
 def _binary(frame: FrameInfo, name: str, decompress: ChunkDecoder | None) -> bytes:
@@ -219,7 +304,7 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
     """
     mapping = read_header_mapping(path, decompress=decompress)
     try:
-        meta = Meta.from_mapping(mapping.meta)
+        meta = meta_from_file(mapping.meta, source=mapping.path)
     except MLArrayError as exc:
         raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
     if mapping.origin is None:

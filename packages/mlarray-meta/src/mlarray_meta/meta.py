@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlarray_meta._base import BaseMeta, managed_writes_allowed
+from mlarray_meta._leniency import lenient_reading, warn_kept
 from mlarray_meta.errors import MetaValidationError
 from mlarray_meta.sections import (
     MetaBbox,
@@ -21,7 +22,7 @@ from mlarray_meta.sections import (
 )
 from mlarray_meta.spatial import MetaSpatial
 
-__all__ = ["Meta"]
+__all__ = ["Meta", "meta_from_file"]
 
 SECTIONS: dict[str, type[BaseMeta]] = {
     "source": MetaSource,
@@ -227,3 +228,30 @@ class Meta(BaseMeta):
             new[name] = None if item is None else [*(existing or []), item]
         current._assign(new)
         return self
+
+
+def meta_from_file(mapping: Mapping[str, Any], *, source: str, warn: bool = True) -> Meta:
+    """Build the :class:`Meta` of metadata read from a file: strict writing, lenient reading.
+
+    Values that ``mlarray`` 0.0.54 accepts but this package would not write (see
+    ``docs/migrating.md``) are kept as stored, with one
+    :class:`~mlarray_meta.errors.MetaCompatibilityWarning` per field; saving them
+    later raises until they are changed. Anything else invalid raises as in
+    :meth:`Meta.from_mapping`.
+
+    Args:
+        mapping: The ``Meta.to_mapping()`` dict read from the file.
+        source: Names the file in the warnings.
+        warn: Emit the warnings (False where they were emitted already, e.g.
+            when an MLArray is unpickled).
+
+    Raises:
+        MetaValidationError: A value is invalid even for 0.0.54.
+        MetaTypeError: A value has a type 0.0.54 refuses too.
+        UnknownFieldError: The mapping has a field the schema does not know.
+    """
+    with lenient_reading() as notes:
+        meta = Meta.from_mapping(mapping)
+    if warn:
+        warn_kept(notes, source)
+    return meta

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mlarray_meta._base import BaseMeta, SingleKeyBaseMeta, freeze
+from mlarray_meta._base import BaseMeta, FrozenList, SingleKeyBaseMeta, freeze
 from mlarray_meta._checks import (
     as_bool,
     as_int_list,
@@ -15,6 +15,7 @@ from mlarray_meta._checks import (
     as_optional_str,
 )
 from mlarray_meta._json import to_json_safe, unwrap
+from mlarray_meta._leniency import tolerated
 from mlarray_meta.errors import MetaTypeError, MetaValidationError
 
 __all__ = [
@@ -126,7 +127,7 @@ class MetaStatistics(BaseMeta):
 
     def _validate_and_cast(self) -> None:
         for name in self._field_names():
-            self._store(name, as_optional_number(self._raw(name), self._path(name)))
+            self._store(name, as_optional_number(self._raw(name), self._path(name), tolerant=True))
 
 
 @dataclass
@@ -149,14 +150,17 @@ class MetaBbox(BaseMeta):
 
     def _validate_and_cast(self) -> None:
         boxes = self._validate_boxes(self._raw("bboxes"))
-        scores = as_number_list(self._raw("scores"), self._path("scores"))
+        scores = as_number_list(self._raw("scores"), self._path("scores"), tolerant=True)
         labels = self._validate_labels(self._raw("labels"))
         for name, aligned in (("scores", scores), ("labels", labels)):
             if aligned is not None and len(aligned) != len(boxes or []):
-                raise MetaValidationError(
+                message = (
                     f"{self._path(name)}: expected one entry per bounding box "
                     f"({len(boxes or [])}), got {len(aligned)}"
                 )
+                if boxes is not None:
+                    raise MetaValidationError(message)
+                tolerated(self._path(name), message)  # 0.0.54 checks only against boxes
         self._store("bboxes", boxes)
         self._store("scores", scores)
         self._store("labels", labels)
@@ -173,27 +177,34 @@ class MetaBbox(BaseMeta):
         boxes = [self._validate_box(box, index) for index, box in enumerate(value)]
         for index, box in enumerate(boxes):
             if len(box) != len(boxes[0]):
-                raise MetaValidationError(
+                tolerated(
+                    self._path("bboxes"),
                     f"{self._path('bboxes')}[{index}]: expected {len(boxes[0])} dimensions like "
-                    f"box 0, got {len(box)}"
+                    f"box 0, got {len(box)}",
                 )
+                break
         return boxes
 
     def _validate_box(self, box: Any, index: int) -> list[list[int | float]]:
-        where = f"{self._path('bboxes')}[{index}]"
+        field = self._path("bboxes")
+        where = f"{field}[{index}]"
         box = unwrap(box)
-        if not isinstance(box, (list, tuple)) or not box:
+        if not isinstance(box, (list, tuple)):
             raise MetaTypeError(f"{where}: expected [ndims][2] pairs of [min, max], got {box!r}")
-        pairs = [as_number_list(pair, f"{where}[{dim}]") or [] for dim, pair in enumerate(box)]
+        if not box:
+            message = f"{where}: expected [ndims][2] pairs of [min, max], got []"
+            tolerated(field, message, MetaTypeError)
+        pairs = [
+            as_number_list(pair, f"{where}[{dim}]", tolerant=True, root=field) or []
+            for dim, pair in enumerate(box)
+        ]
         for dim, pair in enumerate(pairs):
             if len(pair) != 2:
                 raise MetaValidationError(
                     f"{where}[{dim}]: expected a [min, max] pair, got {len(pair)} values"
                 )
             if pair[0] > pair[1]:
-                raise MetaValidationError(
-                    f"{where}[{dim}]: min {pair[0]} is greater than max {pair[1]}"
-                )
+                tolerated(field, f"{where}[{dim}]: min {pair[0]} is greater than max {pair[1]}")
         return pairs
 
     def _validate_labels(self, value: Any) -> list[str | int | float] | None:
@@ -238,7 +249,8 @@ class MetaBlosc2(BaseMeta):
     Attributes:
         chunk_size: List of per-dimension chunk sizes. Length must match ndims.
         block_size: List of per-dimension block sizes. Length must match ndims.
-        patch_size: List of per-dimension patch sizes. Length must match spatial ndims.
+        patch_size: The patch size asked for when the layout was chosen, one positive
+            number per spatial axis (whole numbers unless a file says otherwise).
         cparams: Blosc2 compression parameters as a JSON-serializable dict.
         dparams: Blosc2 decompression parameters as a JSON-serializable dict.
     """
@@ -255,8 +267,13 @@ class MetaBlosc2(BaseMeta):
     dparams: dict[str, Any] | None = None
 
     def _validate_and_cast(self) -> None:
-        for name in ("chunk_size", "block_size", "patch_size"):
+        for name in ("chunk_size", "block_size"):
             self._store(name, as_int_list(self._raw(name), self._path(name), frozen=True))
+        # The patch size asked for, kept as given (0.0.54 records fractions it was given).
+        patch = as_number_list(self._raw("patch_size"), self._path("patch_size"), positive=True)
+        self._store(
+            "patch_size", None if patch is None else FrozenList(patch, self._path("patch_size"))
+        )
         chunks, blocks = self._raw("chunk_size"), self._raw("block_size")
         if chunks is not None and blocks is not None:
             if len(chunks) != len(blocks):

@@ -13,7 +13,9 @@ from mlarray_meta._checks import (
     as_number_list,
     as_optional_str,
     as_str_list,
+    as_unit_list,
 )
+from mlarray_meta._leniency import tolerated
 from mlarray_meta.errors import MetaValidationError
 
 __all__ = [
@@ -126,10 +128,22 @@ class MetaSpatial(BaseMeta):
 
     @property
     def ndim(self) -> int | None:
-        """Number of array axes, from ``shape`` or ``axis_labels`` (None if unknown)."""
+        """Number of array axes (None if unknown).
+
+        Taken from ``shape``, else from ``axis_labels``, else from the geometry
+        (without labels every axis is spatial): the length of spacing, origin or
+        direction, or the affine's size minus one. So is ``MLArray.ndim`` of a
+        metadata-only file, as in ``mlarray`` 0.0.54.
+        """
         if self.shape is not None:
             return len(self.shape)
-        return None if self.axis_labels is None else len(self.axis_labels)
+        if self.axis_labels is not None:
+            return len(self.axis_labels)
+        for name in VECTOR_GEOMETRY:
+            value = getattr(self, name)
+            if value is not None:
+                return len(value)
+        return None if self.affine is None else len(self.affine) - 1
 
     @property
     def spatial_axis_mask(self) -> list[bool] | None:
@@ -171,18 +185,13 @@ class MetaSpatial(BaseMeta):
         path = self._path
         shape = as_int_list(self._raw("shape"), path("shape"), minimum=0, frozen=True)
         labels = as_str_list(self._raw("axis_labels"), path("axis_labels"))
-        units = as_str_list(self._raw("axis_units"), path("axis_units"))
-        for name, per_axis in (("axis_labels", labels), ("axis_units", units)):
-            if per_axis is not None and shape is not None and len(per_axis) != len(shape):
-                raise MetaValidationError(
-                    f"{path(name)}: expected {len(shape)} entries (one per array axis, "
-                    f"shape {list(shape)}), got {len(per_axis)}"
-                )
-        if labels is not None and units is not None and len(labels) != len(units):
+        units = as_unit_list(self._raw("axis_units"), path("axis_units"))
+        if labels is not None and shape is not None and len(labels) != len(shape):
             raise MetaValidationError(
-                f"{path('axis_units')}: expected {len(labels)} entries (one per axis label), "
-                f"got {len(units)}"
+                f"{path('axis_labels')}: expected {len(shape)} entries (one per array axis, "
+                f"shape {list(shape)}), got {len(labels)}"
             )
+        self._check_unit_count(units, len(shape) if shape is not None else None, labels)
         num_spatial = None if labels is None else sum(map(is_spatial_label, labels))
         if num_spatial is not None:
             known = (num_spatial, "spatial axes in axis_labels")
@@ -204,14 +213,30 @@ class MetaSpatial(BaseMeta):
             "_num_non_spatial_axes", None if labels is None else len(labels) - (num_spatial or 0)
         )
 
+    def _check_unit_count(self, units: Any, ndim: int | None, labels: list[str] | None) -> None:
+        """One unit per array axis (0.0.54 does not check: tolerated when reading)."""
+        if not isinstance(units, list):
+            return
+        label_count = None if labels is None else len(labels)
+        for expected, per in ((ndim, "array axis"), (label_count, "label")):
+            if expected is not None and len(units) != expected:
+                tolerated(
+                    self._path("axis_units"),
+                    f"{self._path('axis_units')}: expected {expected} entries (one per {per}), "
+                    f"got {len(units)}",
+                )
+                return
+
     def _validate_geometry(self, known: tuple[int, str] | None) -> dict[str, Any]:
         """Check spacing/origin/direction/affine against each other and the axis count."""
         path = self._path
         values: dict[str, Any] = {
-            "spacing": as_number_list(self._raw("spacing"), path("spacing"), positive=True),
-            "origin": as_number_list(self._raw("origin"), path("origin")),
-            "direction": as_matrix(self._raw("direction"), path("direction")),
-            "affine": as_matrix(self._raw("affine"), path("affine")),
+            "spacing": as_number_list(
+                self._raw("spacing"), path("spacing"), positive=True, tolerant=True
+            ),
+            "origin": as_number_list(self._raw("origin"), path("origin"), tolerant=True),
+            "direction": as_matrix(self._raw("direction"), path("direction"), tolerant=True),
+            "affine": as_matrix(self._raw("affine"), path("affine"), tolerant=True),
         }
         if values["affine"] is not None:
             given = [
@@ -225,9 +250,10 @@ class MetaSpatial(BaseMeta):
             affine = values["affine"]
             bottom = [0] * (len(affine) - 1) + [1]
             if len(affine) < 2 or affine[-1] != bottom:
-                raise MetaValidationError(
+                tolerated(
+                    path("affine"),
                     f"{path('affine')}: expected a homogeneous matrix whose last row is "
-                    f"{bottom}, got last row {affine[-1] if affine else []}"
+                    f"{bottom}, got last row {affine[-1] if affine else []}",
                 )
         for name, value in values.items():
             if value is None:
