@@ -45,6 +45,10 @@ class ArrayAccess:
 
     def _undecodable(self, exc: RuntimeError) -> FileFormatError:
         """The error for a read that blosc2 could not decompress (a damaged chunk)."""
+        if self.filepath is None:  # in memory: no file to blame or to verify
+            return FileFormatError(
+                f"{self!r}: a chunk of the compressed data cannot be decompressed ({exc})"
+            )
         return FileFormatError(
             f"{self!r}: a chunk cannot be decompressed, the file is damaged ({exc}); "
             "run 'mlarray verify' on it"
