@@ -95,10 +95,24 @@ def tests_meta(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def tests_core(session: nox.Session) -> None:
+    """Run the CLI tests in a venv with mlarray-meta and mlarray-core, without mlarray-io.
+
+    There, ``mlarray convert`` and ``mlarray demo`` must say which package to install.
+    """
+    wheels = build_wheels(session)
+    ours = [str(wheels["mlarray-meta"]), str(wheels["mlarray-core"])]
+    session.install(*ours, *TEST_DEPS)
+    session.install("--force-reinstall", "--no-deps", *ours)
+    session.run("pytest", "tests/core/test_cli.py", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole suite: versions, meta-only venv, all packages, interop with 0.0.54."""
+    """The whole suite: versions, meta-only and core-only venvs, all packages, interop."""
     session.notify("versions")
     session.notify("tests_meta")
+    session.notify("tests_core")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
     install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
     session.run(

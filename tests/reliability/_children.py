@@ -76,19 +76,6 @@ def edit_then_crash(target: str, write_data: bool) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def edit_forever(target: str, write_data: bool, ready: Any) -> None:
-    """Open ``target`` with ``mmap_mode='r+'``, edit metadata (and data), close; until killed."""
-    ready.set()
-    step = 0
-    while True:
-        opened = MLArray.open(target, mmap_mode="r+")
-        opened.meta.source.data = {"step": step, "padding": "x" * (step % 300)}
-        if write_data:
-            opened[step % 48, 0:16, 0:16] = step % 100
-        opened.close()
-        step += 1
-
-
 def read_patches(path: str, reference: str, seed: int, count: int) -> tuple[int, int]:
     """Open ``path`` in this process and compare ``count`` random patches with ``reference``.
 
