@@ -30,6 +30,8 @@ IO_EXTRAS = "[dask,zarr]"
 # The NGFF library whose reader and spec models check our OME-Zarr output.
 ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
+# Remote reads (tests/remote): mlarray-core[remote] and an S3 server to read from.
+REMOTE_TEST_DEPS = ("moto[server]>=5.0",)
 PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
 """Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
 # PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
@@ -114,7 +116,8 @@ def tests(session: nox.Session) -> None:
     session.notify("tests_meta")
     session.notify("tests_core")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
+    wheels = install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
+    session.install(f"{wheels['mlarray-core']}[remote]", *REMOTE_TEST_DEPS)
     session.run(
         "pytest",
         "tests",
