@@ -3,6 +3,7 @@
 * ``big``: a 256x512x512 uint8 volume (ramps plus two bits of noise, LZ4 with
   bitshuffle: about 50 MiB, fast to write), in the default layout (chunks 96^3,
   blocks 32^3) as users get it;
+* ``medium``: its 64x256x256 corner (what the S3 server holds: moto stores slowly);
 * ``small``: a 20x30x40 int16 volume with geometry and metadata;
 * an HTTP server with range support that can misbehave on purpose, and an S3
   server (moto in server mode), both counting what they send.
@@ -39,10 +40,12 @@ def big_volume() -> np.ndarray[Any, Any]:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder the servers serve: ``big.mla`` and ``small.mla``."""
+    """The folder the servers serve: ``big.mla``, ``medium.mla`` and ``small.mla``."""
     folder = tmp_path_factory.mktemp("served")
     cparams = {"codec": blosc2.Codec.LZ4, "clevel": 5, "filters": [blosc2.Filter.BITSHUFFLE]}
-    MLArray(big_volume(), cparams=cparams).save(folder / "big.mla")
+    volume = big_volume()
+    MLArray(volume, cparams=cparams).save(folder / "big.mla")
+    MLArray(volume[:64, :256, :256].copy(), cparams=cparams).save(folder / "medium.mla")
     small = np.random.default_rng(1).integers(-1000, 3000, (20, 30, 40)).astype(np.int16)
     image = MLArray(
         small,
@@ -155,9 +158,18 @@ class S3Server:
         return s3fs.S3FileSystem(skip_instance_cache=True, **self.options)
 
     def upload(self, served: Path) -> None:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_CREDENTIALS["key"],
+            aws_secret_access_key=S3_CREDENTIALS["secret"],
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=BUCKET)
         fs = self.filesystem()
-        fs.mkdir(BUCKET)
-        for name in ("big.mla", "small.mla"):
+        for name in ("medium.mla", "small.mla"):
             fs.put_file(str(served / name), f"{BUCKET}/{name}")
 
     def stop(self) -> None:
@@ -166,7 +178,7 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3(served: Path) -> Iterator[S3Server]:
-    """The S3 server holding ``s3://scans/big.mla`` and ``s3://scans/small.mla``."""
+    """The S3 server holding ``s3://scans/medium.mla`` and ``s3://scans/small.mla``."""
     server = S3Server(served)
     yield server
     server.stop()

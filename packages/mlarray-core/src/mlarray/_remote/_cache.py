@@ -154,7 +154,13 @@ class FileCache:
         return data
 
     def put(self, key: str, data: bytes) -> None:
-        """Store ``data`` as entry ``key`` (atomically; a full disk only skips caching)."""
+        """Store ``data`` as entry ``key`` (atomically; a full disk only skips caching).
+
+        An entry of more than a quarter of the bound is not stored: it would push
+        out most of what the folder holds.
+        """
+        if len(data) > self._owner.max_bytes // 4:
+            return
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             handle, staging = tempfile.mkstemp(dir=self._folder, prefix=".tmp-")
@@ -193,6 +199,12 @@ class MemoryPieces:
             if data is not None:
                 self._pieces.move_to_end(key)
             return data
+
+    def clear(self) -> None:
+        """Forget every piece."""
+        with self._lock:
+            self._pieces.clear()
+            self._used = 0
 
     def put(self, key: tuple[str, str], data: bytes) -> None:
         """Keep a piece, dropping the pieces used longest ago beyond the bound."""

@@ -23,19 +23,14 @@ _ETAG_KEYS: Final = ("ETag", "etag", "md5Hash", "generation")
 _MODIFIED_KEYS: Final = ("LastModified", "last_modified", "mtime", "updated", "created")
 
 
-def _s3_pin(options: dict[str, Any], validators: Validators) -> dict[str, Any]:
-    """S3: make every request conditional on the entity tag first seen."""
-    if validators.etag is None:
-        return options
-    extra = {**options.get("s3_additional_kwargs", {}), "IfMatch": validators.etag}
-    return {**options, "s3_additional_kwargs": extra}
+def _s3_pin(fs: Any, validators: Validators) -> None:
+    """S3: make every request conditional on the entity tag first seen (``IfMatch``)."""
+    if validators.etag is not None:
+        fs.s3_additional_kwargs = {**fs.s3_additional_kwargs, "IfMatch": validators.etag}
 
 
 # How each scheme makes its reads conditional on one version of the file.
-_PINS: Final[dict[str, Callable[[dict[str, Any], Validators], dict[str, Any]]]] = {
-    "s3": _s3_pin,
-    "s3a": _s3_pin,
-}
+_PINS: Final[dict[str, Callable[[Any, Validators], None]]] = {"s3": _s3_pin, "s3a": _s3_pin}
 
 
 def _version_of(info: dict[str, Any]) -> Validators:
@@ -88,9 +83,7 @@ class ObjectTransport(VersionedRanges):
         assert self._validators is not None
         pin = _PINS.get(self._scheme)
         if pin is not None:
-            with transport_errors(self.url, "opening"):
-                options = pin(self._options, self._validators)
-                fs, path = fsspec.core.url_to_fs(self.url, skip_instance_cache=True, **options)
+            pin(fs, self._validators)
         return fs, path
 
     def read_tail(self, count: int) -> tuple[bytes, int]:
