@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["COST_MODEL", "CostModel", "ReadFeatures", "read_features", "setting_key"]
+__all__ = [
+    "COST_MODEL",
+    "MODEL_DATE",
+    "CostModel",
+    "ReadFeatures",
+    "read_features",
+    "setting_key",
+]
 
 
 def setting_key(codec: str, clevel: int, filter: str) -> str:
@@ -150,6 +157,8 @@ def read_features(
     )
 
 
+MODEL_DATE = "2026-12-03"
+"""When the weights of :data:`COST_MODEL` were calibrated (recorded with each choice)."""
 COST_MODEL = CostModel(
     shared=(0, 0, 1.716e-07, 0, 2.005e-10),
     decode={
@@ -175,7 +184,7 @@ COST_MODEL = CostModel(
         "LZ4HC 8 shuffle": 6.895e-09,
     },
     source=(
-        "benchmarks/calibrate.py, 2026-12-03: 7 volumes x 4 layouts x 9 settings, 128^3 reads, "
+        f"benchmarks/calibrate.py, {MODEL_DATE}: 7 volumes x 4 layouts x 9 settings, 128^3 reads, "
         "Intel Xeon (AVX-512) 2 vCPUs, blosc2 4.15.0"
     ),
 )

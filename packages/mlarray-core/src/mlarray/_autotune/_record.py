@@ -1,13 +1,14 @@
 """The record of an automatic storage choice, kept in the file next to the metadata.
 
 :func:`mlarray._autotune.choose_storage` decides how an array is stored; the
-record says what was chosen and why: the rule, the chosen candidate and the
-0.0.54 package's default with their sampled ratios and predicted read times,
-and every other candidate tried. It is UTF-8 JSON in the vlmeta entry
-:data:`RECORD_KEY`, stored uncompressed so that ``mlarray_meta``'s standard
-library reader decodes it (``read_frame(path).vlmeta_value(RECORD_KEY)``). The
-``mlarray`` 0.0.54 package ignores the entry; ``meta.blosc2`` holds the chosen
-codec, level, filter, chunks and blocks as for any other file.
+record says what was chosen and why: the layout, the chosen candidate and the
+0.0.54 package's default with their sampled ratios and predicted read and
+compression times, every candidate tried, and the date of the cost model. It is
+UTF-8 JSON in the vlmeta entry :data:`RECORD_KEY`, stored uncompressed so that
+``mlarray_meta``'s standard library reader decodes it
+(``read_frame(path).vlmeta_value(RECORD_KEY)``). The ``mlarray`` 0.0.54 package
+ignores the entry; ``meta.blosc2`` holds the chosen codec, level, filter, chunks
+and blocks as for any other file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from typing import Any
 
 from mlarray._autotune._choice import StorageChoice, Trial
-from mlarray._autotune._cost import COST_MODEL
+from mlarray._autotune._cost import MODEL_DATE
 from mlarray._header import _set_raw_vlmeta
 
 __all__ = ["RECORD_KEY", "RECORD_VERSION", "keep_record", "record_json", "write_record"]
@@ -24,34 +25,49 @@ __all__ = ["RECORD_KEY", "RECORD_VERSION", "keep_record", "record_json", "write_
 RECORD_KEY = "mla_storage"
 """vlmeta key of the record."""
 RECORD_VERSION = 1
+RULE_SUMMARY = "fastest predicted read at least as compact as mlarray 0.0.54's default"
+"""The rule in a few words (the whole of it: ``mlarray._autotune._choice.RULE``)."""
 
 
-def _trial_json(trial: Trial) -> dict[str, Any]:
+COLUMNS = ("codec", "clevel", "filter", "ratio", "read_ms", "compress_ms")
+"""The fields of each row of ``candidates`` in the record."""
+
+
+def _row(trial: Trial) -> list[Any]:
     candidate = trial.candidate
-    return {
-        "codec": candidate.codec.name,
-        "clevel": candidate.clevel,
-        "filter": candidate.filter,
-        "layout": candidate.layout.name,
-        "chunks": list(candidate.layout.chunks),
-        "blocks": list(candidate.layout.blocks),
-        "ratio": round(trial.ratio, 4),
-        "read_ms": round(1000 * trial.read_seconds, 4),
-        "compress_ms": round(1000 * trial.compress_seconds, 3),
-    }
+    return [
+        candidate.codec.name,
+        candidate.clevel,
+        candidate.filter,
+        round(trial.ratio, 3),
+        round(1000 * trial.read_seconds, 3),
+        round(1000 * trial.compress_seconds, 1),
+    ]
 
 
 def record_json(choice: StorageChoice) -> dict[str, Any]:
-    """The record of ``choice`` as plain JSON data."""
+    """The record of ``choice`` as plain JSON data.
+
+    ``candidates`` holds one row per candidate (fields in ``columns``); ``chosen``
+    and ``reference`` are rows too (the reference, 0.0.54's default, is among the
+    candidates when it is one). Every candidate has ``layout``'s chunks and blocks.
+    """
+    layout = choice.chosen.candidate.layout
     return {
         "version": RECORD_VERSION,
-        "rule": choice.rule,
-        "chosen": _trial_json(choice.chosen),
-        "reference": _trial_json(choice.reference) | {"of": "mlarray 0.0.54 default"},
-        "candidates": [_trial_json(trial) for trial in choice.trials],
+        "rule": RULE_SUMMARY,
+        "layout": {
+            "name": layout.name,
+            "chunks": list(layout.chunks),
+            "blocks": list(layout.blocks),
+        },
         "patch": list(choice.patch),
         "sample_blocks": choice.sample_blocks,
-        "model": COST_MODEL.source,
+        "columns": list(COLUMNS),
+        "chosen": _row(choice.chosen),
+        "reference": _row(choice.reference),
+        "candidates": [_row(trial) for trial in choice.trials],
+        "model": MODEL_DATE,
     }
 
 
