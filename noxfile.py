@@ -95,10 +95,24 @@ def tests_meta(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def tests_core(session: nox.Session) -> None:
+    """Run the CLI tests in a venv with mlarray-meta and mlarray-core, without mlarray-io.
+
+    There, ``mlarray convert`` and ``mlarray demo`` must say which package to install.
+    """
+    wheels = build_wheels(session)
+    ours = [str(wheels["mlarray-meta"]), str(wheels["mlarray-core"])]
+    session.install(*ours, *TEST_DEPS)
+    session.install("--force-reinstall", "--no-deps", *ours)
+    session.run("pytest", "tests/core/test_cli.py", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole suite: versions, meta-only venv, all packages, interop with 0.0.54."""
+    """The whole suite: versions, meta-only and core-only venvs, all packages, interop."""
     session.notify("versions")
     session.notify("tests_meta")
+    session.notify("tests_core")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
     install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
     session.run(
@@ -106,6 +120,7 @@ def tests(session: nox.Session) -> None:
         "tests",
         "--ignore=tests/interop",
         "--ignore=tests/napari",
+        "--ignore=tests/napari_legacy",
         "--ignore=tests/training/torch",
         "-p",
         "no:cacheprovider",
@@ -113,6 +128,7 @@ def tests(session: nox.Session) -> None:
     )
     session.notify("interop")
     session.notify("napari")
+    session.notify("napari_legacy")
     session.notify("tests_torch")
 
 
@@ -181,6 +197,43 @@ def napari(session: nox.Session) -> None:
         "-p",
         "no:cacheprovider",
         *NAPARI_PYTEST_ARGS,
+        *session.posargs,
+        env={"QT_QPA_PLATFORM": "offscreen"},
+    )
+
+
+# napari-mlarray's 3D box layers come from napari-bbox-fix, which napari 0.9 no longer
+# accepts (an abstract slicing method); 0.6.6 is the napari the plugin works with.
+NAPARI_LEGACY_DEPS = ("napari[pyqt5]==0.6.6", "napari-mlarray")
+
+
+@nox.session(python=PYTHON)
+def napari_legacy(session: nox.Session) -> None:
+    """napari-mlarray (PyPI, written for mlarray 0.0.54) reading and writing with our wheels.
+
+    Follows docs/installation.md: installing the plugin pulls in the old ``mlarray``
+    distribution, which our import refuses; uninstalling it and reinstalling
+    mlarray-core fixes that. The tests run napari on Qt's offscreen platform.
+    """
+    wheels = build_wheels(session)
+    session.install(
+        str(wheels["mlarray-meta"]), str(wheels["mlarray-core"]), *NAPARI_LEGACY_DEPS, *TEST_DEPS
+    )
+    session.install(str(wheels["mlarray-io"]), "--no-deps")
+    clash = session.run(
+        "python", "-c", "import mlarray_io", success_codes=[1], silent=True, log=False
+    )
+    if "DistributionConflictError" not in str(clash):
+        session.error(f"import mlarray_io did not refuse the mixed installation: {clash}")
+    session.run("python", "-m", "pip", "uninstall", "--yes", "mlarray")
+    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-core"]))
+    session.run(
+        "pytest",
+        "tests/napari_legacy",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::DeprecationWarning",  # napari's own, raised while pytest loads its plugins
         *session.posargs,
         env={"QT_QPA_PLATFORM": "offscreen"},
     )

@@ -25,7 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
-SAMPLES = (EXAMPLES / "cli_sample.py", EXAMPLES / "cli_convert_sample.py")
+SAMPLES = (
+    EXAMPLES / "cli_sample.py",
+    EXAMPLES / "cli_convert_sample.py",
+    EXAMPLES / "cli_nnunet_sample.py",
+)
 OUTPUT = EXAMPLES / "cli"
 
 # transcript name -> the mlarray commands it shows, run in this order
@@ -41,6 +45,22 @@ TRANSCRIPTS: dict[str, list[list[str]]] = {
     "convert-dataset": [
         ["convert", "dataset", "converted", "--workers", "2", "--no-progress"],
         ["convert", "dataset", "converted", "--workers", "2", "--no-progress"],
+    ],
+    "convert-rerun": [
+        ["convert", "dataset", "converted", "--no-progress", "--preset", "compact"],
+    ],
+    "convert-labels": [
+        ["convert", "Dataset001_Brain/labelsTr/brain_000.nii.gz", "brain_000_labels.mla"],
+        ["info", "brain_000_labels.mla"],
+    ],
+    "convert-cast": [
+        ["convert", "pred.mla", "pred.nii.gz"],
+        ["convert", "pred.mla", "pred.nii.gz", "--cast", "float32"],
+    ],
+    "convert-nnunet": [
+        ["convert", "Dataset001_Brain", "Dataset001_mla", "--workers", "2", "--no-progress"],
+        ["info", "Dataset001_mla/imagesTr/brain_000.mla"],
+        ["convert", "Dataset001_mla", "Dataset001_raw", "--to", "nnunet", "--no-progress"],
     ],
 }
 

@@ -5,8 +5,10 @@ Usage::
     python measure.py LOADER DATA_DIR --workers N --batches B [--warmup W] [--seed S]
 
 ``LOADER`` is one of ``nnunet``, ``medh5``, ``torchio`` (run each under its own
-venv's interpreter), ``mlarray`` and ``npy``. Every loader yields batches of two
-128^3 patches, about a third centred on foreground, without augmentation. The
+venv's interpreter), ``mlarray``, ``npy`` and ``transfer`` (batches handed over by
+a DataLoader without reading anything: the cost of the hand-over alone). Every
+loader yields batches of two 128^3 patches, about a third centred on foreground,
+without augmentation. The
 first ``W`` batches (worker start-up included) are not timed. Peak memory is the
 high-water mark of resident memory (VmHWM) of the process reading, or of its
 largest worker process.
@@ -224,7 +226,36 @@ def npy(root: Path, workers: int, total: int, seed: int) -> Iterator[Any]:
     return iter(loader)
 
 
-LOADERS = {f.__name__: f for f in (nnunet, medh5, torchio, mlarray, npy)}
+class _Blank:
+    """Batches of the benchmark's size and dtypes, allocated but never filled."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, number: int) -> dict[str, Any]:
+        import numpy as np
+
+        from mlarray.training._torch import batch_tensor
+
+        shape = (BATCH, 1, PATCH, PATCH, PATCH)
+        image = batch_tensor(shape, np.dtype(np.float32))
+        label = batch_tensor(shape, np.dtype(np.uint8))
+        image.numpy()[...] = 0  # touch every page, as a read would
+        label.numpy()[...] = 0
+        return {"image": image, "label": label}
+
+
+def transfer(root: Path, workers: int, total: int, seed: int) -> Iterator[Any]:
+    """No reading at all: what a DataLoader costs to hand over batches of this size."""
+    from torch.utils.data import DataLoader
+
+    return iter(DataLoader(_Blank(total), batch_size=None, num_workers=workers))
+
+
+LOADERS = {f.__name__: f for f in (nnunet, medh5, torchio, mlarray, npy, transfer)}
 
 
 def main() -> None:

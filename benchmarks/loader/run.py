@@ -25,13 +25,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from prepare import prepare  # noqa: E402
 
-LOADERS = ("mlarray", "nnunet", "medh5", "torchio", "npy")
+LOADERS = ("mlarray", "nnunet", "medh5", "torchio", "npy", "transfer")
 TITLES = {
     "mlarray": "mlarray PatchDataset (.mla)",
     "nnunet": "nnU-Net nnUNetDataLoader (blosc2)",
     "medh5": "medh5 PatchDataset (.medh5)",
     "torchio": "TorchIO Queue + LabelSampler (.nii.gz)",
     "npy": ".npy memmap, our sampler",
+    "transfer": "DataLoader hand-over only (no reads)",
 }
 SIZE_KEYS = {"mlarray": "mlarray", "nnunet": "nnU-Net", "medh5": "medh5", "torchio": "NIfTI"}
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "BLOSC_NTHREADS": "1"}
@@ -78,6 +79,15 @@ def summarize(runs: dict, sizes: dict) -> dict[str, Any]:
             "peak_mib": statistics.median(r["peak_mib"] for r in good),
             "passes": [round(r["patches_per_s"], 1) for r in good],
         }
+    for key, entry in figures.items():
+        base = runs.get("nnunet/" + key.split("/")[1], [])
+        pairs = [
+            (mine["patches_per_s"], theirs["patches_per_s"])
+            for mine, theirs in zip(runs[key], base, strict=False)
+            if "patches_per_s" in mine and "patches_per_s" in theirs
+        ]
+        if pairs:  # the machine drifts between passes: compare within each pass
+            entry["x_nnunet"] = statistics.median(a / b for a, b in pairs)
     per_case = {}
     for fmt in {k for case in sizes.values() for k in case}:
         per_case[fmt] = statistics.mean(case[fmt] for case in sizes.values()) / 2**20
@@ -87,6 +97,7 @@ def summarize(runs: dict, sizes: dict) -> dict[str, Any]:
 def markdown(summary: dict, workers: list[int]) -> str:
     figures, sizes = summary["figures"], summary["mib_per_case"]
     head = "| Loader | " + " | ".join(f"{w} workers: patches/s (x nnU-Net)" for w in workers)
+    # "x nnU-Net" is the median over passes of the ratio within each pass
     head += " | " + " | ".join(
         f"peak MiB per {'process' if w == 0 else 'worker'} ({w})" for w in workers
     )
@@ -94,12 +105,11 @@ def markdown(summary: dict, workers: list[int]) -> str:
     for loader in LOADERS:
         cells = []
         for w in workers:
-            mine, base = figures.get(f"{loader}/{w}", {}), figures.get(f"nnunet/{w}", {})
+            mine = figures.get(f"{loader}/{w}", {})
             if "patches_per_s" not in mine:
                 cells.append("failed")
                 continue
-            ratio = mine["patches_per_s"] / base["patches_per_s"] if "patches_per_s" in base else 0
-            cells.append(f"{mine['patches_per_s']:.1f} ({ratio:.2f}x)")
+            cells.append(f"{mine['patches_per_s']:.1f} ({mine.get('x_nnunet', 0.0):.2f}x)")
         for w in workers:
             mine = figures.get(f"{loader}/{w}", {})
             cells.append(f"{mine['peak_mib']:.0f}" if "peak_mib" in mine else "-")
@@ -115,14 +125,15 @@ def plot(summary: dict, workers: list[int], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figures = summary["figures"]
+    shown = [name for name in LOADERS if name != "transfer"]  # its bar would dwarf the rest
     fig, ax = plt.subplots(figsize=(8, 3.6))
     width = 0.8 / len(workers)
     for offset, w in enumerate(workers):
-        rates = [figures.get(f"{name}/{w}", {}).get("patches_per_s", 0.0) for name in LOADERS]
-        positions = [i + offset * width for i in range(len(LOADERS))]
+        rates = [figures.get(f"{name}/{w}", {}).get("patches_per_s", 0.0) for name in shown]
+        positions = [i + offset * width for i in range(len(shown))]
         ax.barh(positions, rates, height=width, label=f"{w} workers")
-    ax.set_yticks([i + width * (len(workers) - 1) / 2 for i in range(len(LOADERS))])
-    ax.set_yticklabels([TITLES[name] for name in LOADERS])
+    ax.set_yticks([i + width * (len(workers) - 1) / 2 for i in range(len(shown))])
+    ax.set_yticklabels([TITLES[name] for name in shown])
     ax.invert_yaxis()
     ax.set_xlabel("patches per second (batch of 2 x 128^3 float32, higher is better)")
     ax.legend()
@@ -157,6 +168,7 @@ def main() -> None:
         data, count=args.cases, quick=args.quick, nnunet=Path(args.nnunet_python), medh5=medh5
     )
     pythons = {"mlarray": sys.executable, "npy": sys.executable, "nnunet": args.nnunet_python}
+    pythons["transfer"] = sys.executable
     if args.medh5_python:
         pythons["medh5"] = args.medh5_python
     if args.torchio_python:

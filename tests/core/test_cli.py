@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -198,14 +199,84 @@ def test_help_and_version() -> None:
     assert version.stdout.strip() == f"mlarray {mlarray.__version__}"
 
 
-def test_convert_without_mlarray_io_or_listed_with_it(tmp_path: Path) -> None:
-    if importlib.util.find_spec("mlarray_io") is None:
-        result = _mlarray("convert", str(tmp_path / "a.nii.gz"), str(tmp_path / "b.mla"))
-        assert result.returncode != 0
-        assert "pip install mlarray-io" in result.stderr
-        assert "Traceback" not in result.stderr
-    else:
-        result = _mlarray("--help")
-        assert result.returncode == 0
-        assert "convert" in result.stdout
-        assert "needs mlarray-io" not in result.stdout
+IO_INSTALLED = importlib.util.find_spec("mlarray_io") is not None
+
+
+@pytest.mark.skipif(IO_INSTALLED, reason="runs in `nox -s tests_core` (no mlarray-io there)")
+def test_convert_without_mlarray_io_says_what_to_install(tmp_path: Path) -> None:
+    for args in (("convert", str(tmp_path / "a.nii.gz"), str(tmp_path / "b.mla")), ("demo",)):
+        result = _mlarray(*args)
+        assert result.returncode == 2  # documented in docs/cli.md
+        assert result.stderr.strip().splitlines() == [
+            f"mlarray: error: '{args[0]}' needs the mlarray-io package: pip install mlarray-io"
+        ]
+    assert "(needs mlarray-io: pip install mlarray-io)" in _mlarray("--help").stdout
+
+
+@pytest.mark.skipif(not IO_INSTALLED, reason="needs mlarray-io")
+def test_convert_is_a_command_with_mlarray_io() -> None:
+    result = _mlarray("--help")
+    assert result.returncode == 0
+    assert "convert" in result.stdout
+    assert "needs mlarray-io" not in result.stdout
+
+
+PLUGIN = """
+import sys
+
+
+def register(subcommands):
+    parser = subcommands.add_parser("wait", help="wait for stdin (a test plugin)")
+    parser.set_defaults(func=run)
+
+
+def run(arguments):
+    print("waiting", flush=True)
+    sys.stdin.read()
+    return 0
+"""
+
+
+def test_ctrl_c_in_a_plugin_command_exits_130_with_one_line(tmp_path: Path) -> None:
+    """SIGINT while a plugin command (entry point of another package) waits for input."""
+    (tmp_path / "waiting_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "waiting_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: waiting-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[mlarray.commands]\nwait = waiting_plugin:register\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlarray", "wait"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline() == "waiting\n"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["mlarray wait: interrupted"]
+
+
+def test_output_to_a_closed_pipe_ends_quietly(files: dict[str, Path]) -> None:
+    """``mlarray header FILE | head -1``: the reader is gone before anything is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mlarray", "header", str(files["good"])],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141  # 128 + SIGPIPE, as for other commands in a pipe
+    assert result.stderr == ""

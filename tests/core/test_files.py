@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -270,6 +272,57 @@ def test_close_persists_metadata_edits_in_writable_modes(
     assert reloaded.meta.source == {"study": "new-study"}
     assert reloaded.spacing == [9.5, 2.0, 3.0]
     assert reloaded.meta.is_seg.value is True
+    assert verify_file(path).ok
+
+
+def test_with_block_stores_the_edit_at_its_end(saved: tuple[Path, np.ndarray]) -> None:
+    path, data = saved
+    before = path.read_bytes()
+    with MLArray.open(path, mmap_mode="r+") as image:
+        image[0] = 5
+        image.meta.source["study"] = "edited"
+        assert path.read_bytes() == before  # nothing stored before the block ends
+    assert image.filepath is None
+    stored = MLArray.open(path)
+    assert stored.meta.source["study"] == "edited"
+    np.testing.assert_array_equal(stored[0], np.full_like(data[0], 5))
+    assert verify_file(path).ok
+
+
+def _fail_inside(image: MLArray) -> None:
+    """Write to ``image`` in a ``with`` block that then raises."""
+    with image:
+        image[0] = 5
+        image.meta.source["study"] = "half done"
+        raise ZeroDivisionError
+
+
+def test_with_block_that_raises_discards_the_edit(saved: tuple[Path, np.ndarray]) -> None:
+    path, _ = saved
+    before = path.read_bytes()
+    image = MLArray.open(path, mmap_mode="r+")
+    with pytest.raises(ZeroDivisionError):
+        _fail_inside(image)
+    assert image.filepath is None
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # copy removed
+    with pytest.raises(ZeroDivisionError):
+        _fail_inside(MLArray.create(path, (4, 4), np.uint8))
+    assert path.read_bytes() == before
+
+
+def test_an_edit_never_closed_is_stored_at_exit(saved: tuple[Path, np.ndarray]) -> None:
+    path, _ = saved
+    script = (
+        "import sys; from mlarray import MLArray\n"
+        "image = MLArray.open(sys.argv[1], mmap_mode='r+')\n"
+        "image[0] = 3\n"
+        "image.meta.source['study'] = 'stored at exit'\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=120)
+    stored = MLArray.open(path)
+    assert stored.meta.source["study"] == "stored at exit"
+    assert int(stored[0, 0, 0]) == 3
     assert verify_file(path).ok
 
 

@@ -236,6 +236,7 @@ def test_error_hierarchy() -> None:
         errors.FileFormatError: ValueError,
         errors.MetaTypeError: TypeError,
         errors.NoArrayError: TypeError,
+        errors.UnsupportedLayoutError: NotImplementedError,
     }
     for leaf, builtin in leaves_and_builtins.items():
         assert issubclass(leaf, errors.MLArrayError), leaf

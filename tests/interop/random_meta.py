@@ -66,6 +66,8 @@ def case(seed: int, *, legacy: bool) -> dict[str, Any]:
     spec["stats"] = _stats(rng, spec, odd)
     spec["bbox"] = _bbox(rng, spatial, spec, odd)
     spec["is_seg"] = rng.choice((None, True, False))
+    if spec["is_seg"] and not legacy:  # ours writes label maps of labels only; 0.0.54 any
+        spec["dtype"] = rng.choice(("bool", "uint8", "uint16", "uint32"))
     spec["source"] = _mapping(rng, 3, spec, "meta.source", odd)
     spec["extra"] = _mapping(rng, 2, spec, "meta.extra", odd) if rng.random() < 0.5 else {}
     spec["patch_size"] = _patch(rng, ndim, labels, spatial)

@@ -29,7 +29,7 @@ def test_dataset_subprocess_with_a_bad_input(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_mlarray("convert", tmp_path / "data", out, "--workers", "2")
     assert result.returncode == 1
-    assert "converted 2, skipped 0 (outputs exist), failed 1" in result.stdout
+    assert "converted 2 (new: 2), skipped 0, failed 1 in " in result.stdout
     (failure_line,) = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
     assert failure_line.startswith(f"FAILED {tmp_path / 'data' / 'bad.nii.gz'}: ")
     assert "Traceback" not in result.stderr
@@ -40,7 +40,7 @@ def test_dataset_subprocess_with_a_bad_input(tmp_path: Path) -> None:
 
     again = run_mlarray("convert", tmp_path / "data", out, "--no-progress")
     assert again.returncode == 1
-    assert "converted 0, skipped 2 (outputs exist), failed 1" in again.stdout
+    assert "converted 0, skipped 2 (up to date: 2), failed 1 in " in again.stdout
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,20 @@ def test_patch_size_and_preset_lay_the_outputs_out(
     with pytest.raises(SystemExit):
         main([*single, "--patch-size", "8,x"])
     assert "expected N or N,N,N" in capsys.readouterr().err
+
+
+def test_to_names_the_format_of_a_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_nifti(tmp_path / "data" / "a.nii.gz")
+    args = ["convert", str(tmp_path / "data"), str(tmp_path / "out"), "--no-progress"]
+    assert main([*args, "--to", "nrrd"]) == 0
+    back = tmp_path / "back"
+    assert main(["convert", str(tmp_path / "out"), str(back), "--no-progress", "--to", ".mla"]) == 0
+    np.testing.assert_array_equal(MLArray.open(back / "a.mla").to_numpy(), data)
+    with pytest.raises(SystemExit):
+        main([*args, "--to", "png"])
+    assert "argument --to: expected nnunet or one of .nii.gz" in capsys.readouterr().err
+    single = ["convert", str(tmp_path / "data" / "a.nii.gz"), str(tmp_path / "a.mla")]
+    assert main([*single, "--to", "nrrd"]) == 1
+    assert "--to is for datasets" in capsys.readouterr().err

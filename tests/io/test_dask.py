@@ -118,7 +118,7 @@ def test_cli_scheduler_address(tmp_path: Path, client: distributed.Client) -> No
         "--no-progress",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "converted 1, skipped 0" in result.stdout
+    assert "converted 1 (new: 1), skipped 0" in result.stdout
     assert (tmp_path / "out" / "a.mla").is_file()
 
 

@@ -123,6 +123,10 @@ def test_cli_seg_options(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert MLArray.open(tmp_path / "one.mla").dtype == np.uint8
     labels = tmp_path / "prediction.nii.gz"
     write_labels(labels)
+    probabilities = tmp_path / "organ_mask.nii"
+    nib.save(nib.Nifti1Image(np.full((3, 3, 3), 0.5, np.float32), np.eye(4)), probabilities)
+    assert main(["convert", str(probabilities), str(tmp_path / "organ.mla")]) == 1
+    assert "because its path matches '*mask*'" in capsys.readouterr().err
     result = run_mlarray("convert", labels, tmp_path / "prediction.mla", "--seg")
     assert result.returncode == 0, result.stderr
     info = run_mlarray("info", tmp_path / "prediction.mla")

@@ -76,19 +76,6 @@ def edit_then_crash(target: str, write_data: bool) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def edit_forever(target: str, write_data: bool, ready: Any) -> None:
-    """Open ``target`` with ``mmap_mode='r+'``, edit metadata (and data), close; until killed."""
-    ready.set()
-    step = 0
-    while True:
-        opened = MLArray.open(target, mmap_mode="r+")
-        opened.meta.source.data = {"step": step, "padding": "x" * (step % 300)}
-        if write_data:
-            opened[step % 48, 0:16, 0:16] = step % 100
-        opened.close()
-        step += 1
-
-
 def read_patches(path: str, reference: str, seed: int, count: int) -> tuple[int, int]:
     """Open ``path`` in this process and compare ``count`` random patches with ``reference``.
 
@@ -133,3 +120,34 @@ def reopen_while_replaced(path: str, references: list[str], seconds: float) -> t
             continue
         wrong += not np.array_equal(data, expected[opened.meta.source.data["seed"]])
     return opens, wrong
+
+
+def noise(shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """Incompressible float32 values: 16 MiB for (64, 256, 256), whatever the codec."""
+    return np.random.default_rng(0).random(shape, dtype=np.float32)
+
+
+def fill_on_a_small_disk(target: str, how: str) -> str:
+    """Write 16 MiB of noise to ``target`` on a 3 MiB file system, the way ``how`` says.
+
+    ``how`` is ``"create"`` (``MLArray.create`` then ``image[...] = noise``, the
+    memory-mapped default), ``"edit"`` (``open(mmap_mode='r+')`` of an existing
+    file) or ``"save"``.
+
+    Returns:
+        ``"written"``, or the class name and message of the exception raised.
+    """
+    values = noise((64, 256, 256))
+    try:
+        if how == "create":
+            image = MLArray.create(target, shape=values.shape, dtype=np.float32)
+            image[...] = values
+            image.close()
+        elif how == "edit":
+            with MLArray.open(target, mmap_mode="r+") as image:
+                image[...] = values
+        else:
+            MLArray(values).save(target)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "written"

@@ -13,6 +13,8 @@ from mlarray.errors import FileFormatError, NoArrayError
 from mlarray.meta import Meta
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from numpy.typing import DTypeLike
 
 __all__ = ["ArrayAccess"]
@@ -24,6 +26,7 @@ class ArrayAccess:
     meta: Meta
     _store: Any
     _verifier: ChunkVerifier | None
+    _file_path: Path | None
 
     def _require_array(self, action: str) -> Any:
         if self._store is None:
@@ -43,6 +46,10 @@ class ArrayAccess:
 
     def _undecodable(self, exc: RuntimeError) -> FileFormatError:
         """The error for a read that blosc2 could not decompress (a damaged chunk)."""
+        if self._file_path is None:  # in memory: no file to blame or to verify
+            return FileFormatError(
+                f"{self!r}: a chunk of the compressed data cannot be decompressed ({exc})"
+            )
         return FileFormatError(
             f"{self!r}: a chunk cannot be decompressed, the file is damaged ({exc}); "
             "run 'mlarray verify' on it"

@@ -30,8 +30,10 @@ from typing import Any, Protocol
 import blosc2
 import numpy as np
 
+from mlarray._frame_check import parse_dtype
 from mlarray._header import write_file_metadata
 from mlarray._integrity import updated_checksums
+from mlarray._layout import check_storable
 from mlarray._opened import MappedFile
 from mlarray._staging import StagedFile, write_failure
 from mlarray.errors import MLArrayError, MLArrayFileError
@@ -115,8 +117,12 @@ class EditSession:
         A base with a sound checksum record and no metadata problem is left
         untouched when the edit changes nothing; others are rewritten by
         :meth:`commit` (a file of ``mlarray`` 0.0.54 then gains checksums).
+
+        Raises:
+            MetaTypeError: The file holds a dtype mlarray does not write (structured).
         """
         mapping = base.header.mapping
+        check_storable(parse_dtype(mapping.dtype))  # what mlarray writes, it writes strictly
         sound = mapping.metadata_problem is None and mapping.integrity is not None
         return cls(
             target,

@@ -32,6 +32,7 @@ __all__ = [
     "check_frame",
     "check_frame_kind",
     "descriptor_reader",
+    "parse_dtype",
 ]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
@@ -102,8 +103,11 @@ def descriptor_reader(fd: int) -> Reader:
     return lambda offset, size: os.pread(fd, size, offset)
 
 
-def _parse_dtype(text: str) -> np.dtype[Any]:
-    """Parse a b2nd dtype string the way blosc2 does, without ever evaluating code."""
+def parse_dtype(text: str) -> np.dtype[Any]:
+    """Parse a b2nd dtype string the way blosc2 does, without ever evaluating code.
+
+    Structured dtypes are stored as the text of their ``descr`` list.
+    """
     try:
         dtype: np.dtype[Any] = np.dtype(text)
     except (TypeError, ValueError):
@@ -113,7 +117,7 @@ def _parse_dtype(text: str) -> np.dtype[Any]:
 
 def _check_dtype(path: Path, frame: FrameInfo) -> None:
     try:
-        dtype = _parse_dtype(frame.dtype)
+        dtype = parse_dtype(frame.dtype)
     except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError) as exc:
         raise FileFormatError(
             f"{path}: b2nd metalayer: dtype: expected a NumPy dtype, found {frame.dtype!r:.80} "

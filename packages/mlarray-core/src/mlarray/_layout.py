@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,26 @@ import numpy as np
 from mlarray._autotune import StorageChoice, automatic_choice, keep_record
 from mlarray._params import AutomaticPlan, CompressionPlan, params_to_json
 from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, resolve_layout
+from mlarray.errors import LayoutError, MetaTypeError, MLArrayError
 from mlarray.meta import Meta, MetaBlosc2
 from mlarray_meta._base import managed_writes
 
-__all__ = ["ArrayLayout", "fit_patch_to_labels", "plan_layout", "record_layout", "requested_patch"]
+__all__ = [
+    "MAX_CHUNK_BYTES",
+    "MAX_CHUNKS",
+    "ArrayLayout",
+    "check_storable",
+    "creation_errors",
+    "fit_patch_to_labels",
+    "plan_layout",
+    "record_layout",
+    "requested_patch",
+]
+
+MAX_CHUNK_BYTES = 2**31 - 1 - 32
+"""Largest chunk blosc2 compresses: its buffer size limit (``BLOSC2_MAX_BUFFERSIZE``)."""
+MAX_CHUNKS = MAX_CHUNK_BYTES // 8
+"""Most chunks one array may have: their index (8 bytes each) is stored as one chunk."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +59,12 @@ class ArrayLayout:
     cparams: dict[str, Any]
     dparams: dict[str, Any]
     choice: StorageChoice | None = None
+
+    @property
+    def codec(self) -> str:
+        """The codec's name (e.g. ``"LZ4"``)."""
+        codec = self.cparams.get("codec", blosc2.Codec.ZSTD)
+        return str(getattr(codec, "name", codec))
 
     def storage_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for blosc2's array constructors."""
@@ -75,6 +99,56 @@ def _cparams_dict(cparams: Any) -> dict[str, Any]:
     return {f.name: getattr(cparams, f.name) for f in dataclasses.fields(cparams)}
 
 
+def check_storable(dtype: np.dtype[Any]) -> None:
+    """Refuse dtypes a ``.mla`` file does not store: Python objects, structured records.
+
+    Raises:
+        MetaTypeError: ``dtype`` holds objects, fields or sub-arrays.
+    """
+    if dtype.hasobject:
+        raise MetaTypeError(
+            f"dtype {dtype}: arrays of Python objects cannot be stored; use a numeric dtype"
+        )
+    if dtype.names is not None or dtype.subdtype is not None:
+        raise MetaTypeError(
+            f"dtype {dtype}: structured dtypes (fields or sub-arrays) cannot be stored in a "
+            ".mla file; store each field as an array of its own"
+        )
+
+
+def _check_limits(shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]) -> None:
+    chunk_bytes = math.prod(chunks) * dtype.itemsize
+    if chunk_bytes > MAX_CHUNK_BYTES:
+        raise LayoutError(
+            f"chunks {list(chunks)} of {dtype} take {chunk_bytes} bytes each; blosc2 compresses "
+            f"at most {MAX_CHUNK_BYTES} bytes (2 GiB) per chunk: use smaller chunks"
+        )
+    count = math.prod(-(-side // chunk) for side, chunk in zip(shape, chunks, strict=True))
+    if count > MAX_CHUNKS:
+        raise LayoutError(
+            f"shape {list(shape)} in chunks of {list(chunks)} makes {count} chunks; blosc2 "
+            f"stores at most {MAX_CHUNKS} per array (their index, 8 bytes per chunk, is one "
+            "chunk of at most 2 GiB): use larger chunks (chunk_size) or a smaller array"
+        )
+
+
+@contextmanager
+def creation_errors(
+    shape: tuple[int, ...], dtype: np.dtype[Any], layout: ArrayLayout | None
+) -> Iterator[None]:
+    """Turn blosc2's failure to build an array into a :class:`LayoutError` saying which."""
+    try:
+        yield
+    except MLArrayError:
+        raise
+    except (RuntimeError, ValueError, MemoryError) as exc:
+        how = "" if layout is None else f", chunks {layout.chunk_size}, codec {layout.codec}"
+        raise LayoutError(
+            f"blosc2 cannot build an array of shape {list(shape)}, dtype {dtype}{how}: "
+            f"{type(exc).__name__}: {exc} (is the codec available for this data?)"
+        ) from exc
+
+
 def plan_layout(
     meta: Meta,
     shape: tuple[int, ...],
@@ -100,10 +174,13 @@ def plan_layout(
     The patch size recorded is the one asked for (see :func:`requested_patch`).
 
     Raises:
-        LayoutError: If patch/chunk/block arguments are inconsistent (RuntimeError).
+        MetaTypeError: If ``dtype`` cannot be stored (see :func:`check_storable`).
+        LayoutError: If patch/chunk/block arguments are inconsistent, or make chunks
+            or a chunk count beyond blosc2's limits (RuntimeError).
         NotImplementedError: If an explicit patch size is given for a number of
-            spatial axes the optimiser does not support.
+            spatial axes the optimiser does not support (UnsupportedLayoutError).
     """
+    check_storable(dtype)
     plan = compression.fallback if isinstance(compression, AutomaticPlan) else compression
     labelled = meta.spatial.axis_labels is not None
     mask = meta.spatial.spatial_axis_mask if labelled else None
@@ -128,6 +205,8 @@ def plan_layout(
         # metadata (and readers of the file) refuse: one chunk spans the other axes.
         unit = tuple(max(1, side) for side in shape)
         resolved = dataclasses.replace(resolved, chunk_size=unit, block_size=unit)
+    if resolved.chunk_size is not None:
+        _check_limits(shape, dtype, resolved.chunk_size)
     layout = ArrayLayout(
         chunk_size=resolved.chunk_size,
         block_size=resolved.block_size,
@@ -148,7 +227,9 @@ def plan_layout(
             requested_patch=layout.patch_size,
             meta_mask=meta.spatial.spatial_axis_mask if labelled else None,
         )
-        if choice is not None:
+        if choice is not None and _within_limits(
+            shape, dtype, choice.chosen.candidate.layout.chunks
+        ):
             chosen = choice.chosen.candidate
             cparams = chosen.cparams(dtype.itemsize) | {"nthreads": plan.cparams["nthreads"]}
             return dataclasses.replace(
@@ -159,6 +240,15 @@ def plan_layout(
                 choice=choice,
             )
     return layout
+
+
+def _within_limits(shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]) -> bool:
+    """Whether blosc2 can store ``shape`` in chunks of ``chunks`` (see ``_check_limits``)."""
+    try:
+        _check_limits(shape, dtype, chunks)
+    except LayoutError:
+        return False
+    return True
 
 
 def requested_patch(

@@ -92,7 +92,7 @@ def _as_dict(params: Any, kind: type, allowed: frozenset[str], name: str) -> dic
     if params is None:
         return {}
     if isinstance(params, kind):
-        return {name: getattr(params, name) for name in allowed}
+        return _checked({name: getattr(params, name) for name in allowed}, name)
     if not isinstance(params, Mapping):
         raise MetaTypeError(
             f"{name}: expected a dict or blosc2.{kind.__name__}, got {type(params).__name__}"
@@ -102,7 +102,68 @@ def _as_dict(params: Any, kind: type, allowed: frozenset[str], name: str) -> dic
         raise MetaValidationError(
             f"{name}: unknown keys {unknown}; blosc2.{kind.__name__} accepts {sorted(allowed)}"
         )
-    return dict(params)
+    return _checked(dict(params), name)
+
+
+_ENUMS: dict[str, type[Enum]] = {
+    "codec": blosc2.Codec,
+    "splitmode": blosc2.SplitMode,
+    "tuner": blosc2.Tuner,
+}
+_RANGES: dict[str, tuple[int, int | None]] = {
+    "clevel": (0, 9),
+    "nthreads": (1, None),
+    "codec_meta": (0, 255),
+    "typesize": (1, 255),
+    "blocksize": (0, None),
+}
+_MAX_FILTERS = 6
+
+
+def _checked(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """Check the value of every parameter blosc2 would otherwise reject late or obscurely.
+
+    Raises:
+        MetaTypeError: A value has the wrong type.
+        MetaValidationError: A value is out of range or names no codec, filter ...
+    """
+    for key, value in params.items():
+        if value is None:
+            continue  # blosc2's default
+        field = f"{name}: {key}={value!r}"
+        if key in _ENUMS:
+            params[key] = _member(field, value, _ENUMS[key])
+        elif key in _RANGES:
+            params[key] = _integer(field, value, *_RANGES[key])
+        elif key == "use_dict" and not isinstance(value, bool):
+            raise MetaTypeError(f"{field}: expected True or False")
+        elif key in ("filters", "filters_meta"):
+            if not isinstance(value, list | tuple) or len(value) > _MAX_FILTERS:
+                raise MetaValidationError(f"{field}: expected a list of at most 6 values")
+            if key == "filters":
+                params[key] = [_member(field, item, blosc2.Filter) for item in value]
+            else:
+                params[key] = [_integer(field, item, -128, 255) for item in value]
+    return params
+
+
+def _member(field: str, value: Any, kind: type[Enum]) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(member.name for member in kind)
+        raise MetaValidationError(
+            f"{field} is not a blosc2.{kind.__name__}; expected one of {names}"
+        ) from None
+
+
+def _integer(field: str, value: Any, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise MetaTypeError(f"{field}: expected an integer")
+    if value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise MetaValidationError(f"{field} is out of range; expected an integer {span}")
+    return int(value)
 
 
 def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan | AutomaticPlan:

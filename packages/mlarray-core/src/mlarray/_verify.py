@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mlarray._frame_check import parse_dtype
 from mlarray._integrity import damaged_chunks, describe_chunk, record_problem
 from mlarray._opened import open_file
 from mlarray._storage import check_mla_path
@@ -52,7 +51,7 @@ def _check_metadata(report: VerifyReport, meta: Any, mapping: Any, store: Any) -
         report.problems.append(
             f"metadata says shape {list(meta.spatial.shape)}, the array has {list(store.shape)}"
         )
-    if np.dtype(mapping.dtype) != store.dtype:
+    if parse_dtype(mapping.dtype) != store.dtype:
         report.problems.append(
             f"header dtype {mapping.dtype} differs from the array's {store.dtype}"
         )

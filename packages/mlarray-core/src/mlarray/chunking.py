@@ -26,7 +26,12 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from mlarray.errors import LayoutError, MetaTypeError, MetaValidationError
+from mlarray.errors import (
+    LayoutError,
+    MetaTypeError,
+    MetaValidationError,
+    UnsupportedLayoutError,
+)
 
 __all__ = [
     "MLARRAY_DEFAULT_PATCH_SIZE",
@@ -241,7 +246,7 @@ def _per_axis(value: object, n: int, field: str, *, unit: str = "axis") -> tuple
 
 def _check_image_ndim(shape: tuple[int, ...], field: str) -> None:
     if len(shape) not in _SUPPORTED_IMAGE_NDIMS:
-        raise NotImplementedError(
+        raise UnsupportedLayoutError(
             f"{field}: chunk/block optimization from a patch size supports 2D, 3D and 4D "
             f"arrays, got {len(shape)}D {shape}; pass patch_size=None and explicit "
             f"chunk_size/block_size instead"
@@ -263,7 +268,7 @@ def _spatial_mask(ndim: int, mask: object) -> tuple[bool, ...]:
     else:
         flags = tuple(bool(flag) for flag in mask)
     if flags.count(False) > 1 or flags.count(True) not in _SUPPORTED_SPATIAL_NDIMS:
-        raise NotImplementedError(
+        raise UnsupportedLayoutError(
             f"chunk/block optimization supports 2 or 3 spatial axes and at most one "
             f"non-spatial axis, got spatial_axis_mask={list(flags)} for {ndim} axes"
         )

@@ -37,12 +37,17 @@ __all__ = [
     "UnknownAttributeError",
     "UnknownFieldError",
     "UnsafeMetadataError",
+    "UnsupportedLayoutError",
     "UnsupportedVersionError",
 ]
 
 
 class LayoutError(MLArrayError, RuntimeError):
     """Patch, chunk and block size arguments contradict each other or the array."""
+
+
+class UnsupportedLayoutError(LayoutError, NotImplementedError):
+    """The chunk/block optimiser does not cover this number of spatial axes."""
 
 
 class NoArrayError(MLArrayError, TypeError):

@@ -16,11 +16,19 @@ from mlarray._access import ArrayAccess
 from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._edit import EditSession, close_at_exit, close_quietly
+from mlarray._frame_check import parse_dtype
 from mlarray._geometry_access import GeometryProperties
 from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
 from mlarray._labels import check_label_store
-from mlarray._layout import ArrayLayout, fit_patch_to_labels, plan_layout, record_layout
+from mlarray._layout import (
+    ArrayLayout,
+    check_storable,
+    creation_errors,
+    fit_patch_to_labels,
+    plan_layout,
+    record_layout,
+)
 from mlarray._opened import MappedFile, OpenedFile, open_file
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
@@ -249,7 +257,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             dparams=self._dparams,
             values=values,
         )
-        self._store = produce(self._layout if compressed else None)
+        with creation_errors(shape, dtype, self._layout if compressed else None):
+            self._store = produce(self._layout if compressed else None)
         self._frame_borrowed = False
         record_layout(self.meta, self._layout, self._store)
 
@@ -526,6 +535,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         path = check_mla_path(filepath, must_exist=False)
         fit_patch_to_labels(self.meta)
         self.meta.validate()
+        if self.dtype is not None:
+            check_storable(self.dtype)
         if self.meta.is_seg.value is True and self._store is not None:
             check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
@@ -772,7 +783,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """Dtype of the underlying array, or None if no array is loaded."""
         if self._pending is not None:
             header = self._pending.header
-            return np.dtype(header.dtype) if header.meta._has_array.value else None
+            return parse_dtype(header.dtype) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else np.dtype(store.dtype)
 

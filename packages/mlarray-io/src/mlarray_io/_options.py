@@ -38,6 +38,8 @@ class ConversionOptions:
             bounding boxes for label maps) into ``.mla`` outputs.
         cast: The dtype to convert the values to, or None to keep theirs.
         levels: Resolution levels of ``.ome.zarr`` outputs.
+        extra: Entries added to the ``meta.extra`` of ``.mla`` outputs (nnU-Net
+            channel and label names, say).
     """
 
     backend: str | None = None
@@ -49,6 +51,7 @@ class ConversionOptions:
     stats: bool = True
     cast: str | None = None
     levels: int = 1
+    extra: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.cast is not None:
@@ -85,3 +88,7 @@ class ConversionOptions:
     def with_is_seg(self, is_seg: bool | None) -> ConversionOptions:
         """These options for an input known to be a label map (True) or not."""
         return dataclasses.replace(self, is_seg=is_seg)
+
+    def with_extra(self, extra: dict[str, Any]) -> ConversionOptions:
+        """These options, adding ``extra`` to the outputs' ``meta.extra``."""
+        return dataclasses.replace(self, extra={**(self.extra or {}), **extra})

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tqdm import tqdm
 
 from mlarray.errors import MetaValidationError, MLArrayError
+from mlarray_io._freshness import Freshness, freshness
 from mlarray_io._options import ConversionOptions
+from mlarray_io._sources import image_suffix
 from mlarray_io._summary import ConversionRecord, ConversionSummary
 from mlarray_io.convert import convert_with
 
@@ -44,6 +46,9 @@ class Job(Protocol):
     @property
     def output(self) -> Path:
         """The file to write."""
+
+    def record(self) -> dict[str, Any] | None:
+        """The options recorded in a ``.mla`` output; None for other formats."""
 
     def run(self, *, overwrite: bool) -> None:
         """Convert, replacing an existing output only if ``overwrite``."""
@@ -70,6 +75,10 @@ class FileJob:
         """The image, alone."""
         return (self.source,)
 
+    def record(self) -> dict[str, Any] | None:
+        """The options, for a ``.mla`` output."""
+        return self.options.record() if image_suffix(self.output) == ".mla" else None
+
     def run(self, *, overwrite: bool) -> None:
         """Convert the image (see :func:`~mlarray_io.convert.convert_with`)."""
         try:
@@ -91,7 +100,7 @@ def _describe(exc: BaseException) -> str:
 @dataclass(frozen=True)
 class _Run:
     job: Job
-    overwrite: bool
+    why: Freshness
 
 
 def _convert(run: _Run) -> ConversionRecord:
@@ -101,12 +110,13 @@ def _convert(run: _Run) -> ConversionRecord:
     error = None
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.run(overwrite=run.overwrite)
+        job.run(overwrite=run.why.reason != "new")
     except Exception as exc:
         error = _describe(exc)
     return ConversionRecord(
-        str(job.source), str(job.output), time.perf_counter() - start, error=error
-    )
+        str(job.source), str(job.output), time.perf_counter() - start, error=error,
+        reason=run.why.reason, detail=run.why.detail,
+    )  # fmt: skip
 
 
 def _outcome(future: Any, run: _Run) -> ConversionRecord:
@@ -148,27 +158,22 @@ def _run_on_dask(runs: Sequence[_Run], scheduler: Client | str) -> Iterator[Conv
             client.close()
 
 
-def _skip_reason(job: Job) -> str:
-    newest = max(source.stat().st_mtime for source in job.sources)
-    if job.output.stat().st_mtime >= newest:
-        return "already converted (output newer than its source)"
-    return "output exists but is older than its source; convert with overwrite to redo it"
-
-
 def _plan(jobs: Sequence[Job], *, overwrite: bool) -> tuple[list[_Run], list[ConversionRecord]]:
-    """Split jobs into runs and records settled already (skips, clashes)."""
+    """Split jobs into runs and records settled already (current outputs, clashes)."""
     runs: list[_Run] = []
     settled: list[ConversionRecord] = []
     claimed: dict[Path, Path] = {}
     for job in jobs:
+        source, output = str(job.source), str(job.output)
         if job.output in claimed:
             error = f"output name clashes with that of {claimed[job.output]}"
-            settled.append(ConversionRecord(str(job.source), str(job.output), error=error))
-        elif job.output.exists() and not overwrite:
-            reason = _skip_reason(job)
-            settled.append(ConversionRecord(str(job.source), str(job.output), reason=reason))
+            settled.append(ConversionRecord(source, output, error=error))
         else:
-            runs.append(_Run(job, overwrite))
+            why = freshness(job.output, job.sources, job.record(), overwrite=overwrite)
+            if why.current:
+                settled.append(ConversionRecord(source, output, reason=why.reason, skipped=True))
+            else:
+                runs.append(_Run(job, why))
         claimed.setdefault(job.output, job.source)
     return runs, settled
 
@@ -189,7 +194,7 @@ def run_jobs(
         summary: Where the records go.
         workers: Worker processes (``os.cpu_count()`` if None; 1: this process).
         scheduler: A Dask client or scheduler address, to run there instead.
-        overwrite: Convert again jobs whose output exists.
+        overwrite: Convert again jobs whose output exists and is current.
         progress: Show a progress bar (tqdm, on stderr).
 
     Returns:

@@ -15,17 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from mlarray import cli
-from mlarray.errors import MLArrayError
+from mlarray.errors import MetaValidationError, MLArrayError
 from mlarray_io._cast import parse_dtype
 from mlarray_io._masks import MASK_PATTERNS, MaskRule
-from mlarray_io._sources import image_suffix, is_dicom_folder
-from mlarray_io.convert import convert_file
+from mlarray_io._options import ConversionOptions
+from mlarray_io._runner import FileJob
+from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix, is_dicom_folder
 from mlarray_io.dataset import ConversionSummary, convert_dataset
+from mlarray_io.nnunet import export_nnunet, import_nnunet, is_nnunet_raw
 from mlarray_io.omezarr import is_ome_zarr
 
 __all__ = ["SUMMARY_NAME", "convert_main", "register", "run"]
 
 SUMMARY_NAME = "conversion-summary.json"
+NNUNET = "nnunet"
+"""``--to nnunet``: write an nnU-Net dataset of ``.mla`` files back as a raw dataset."""
 
 
 def _worker_count(text: str) -> int:
@@ -52,6 +56,15 @@ def _patch_size(text: str) -> int | tuple[int, ...]:
     return sizes[0] if len(sizes) == 1 else sizes
 
 
+def _output_format(text: str) -> str:
+    chosen = text.lower() if text.lower() == NNUNET else "." + text.lower().lstrip(".")
+    if chosen != NNUNET and chosen not in IMAGE_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"expected {NNUNET} or one of {', '.join(IMAGE_SUFFIXES)}, got {text!r}"
+        )
+    return chosen
+
+
 def _dtype_name(text: str) -> str:
     try:
         return str(parse_dtype(text))
@@ -66,8 +79,8 @@ def register(subcommands: Any) -> None:
         help="convert images or datasets between NIfTI, NRRD, MHA, DICOM and .mla",
         description="Convert one image (SRC a file or DICOM series folder, DST a file) "
         "or a dataset (SRC a folder or a quoted glob pattern, DST a folder: the folder "
-        "tree is mirrored, outputs that exist are skipped, failures are listed at the "
-        "end and make the exit status 1).",
+        "tree is mirrored, outputs that are up to date are skipped, failures are listed "
+        "at the end and make the exit status 1).",
     )
     parser.add_argument("src", metavar="SRC", help="image, DICOM folder, dataset folder or glob")
     parser.add_argument("dst", metavar="DST", help="output file, or output folder for a dataset")
@@ -82,7 +95,12 @@ def register(subcommands: Any) -> None:
         metavar="ADDRESS",
         help="run a dataset on this Dask scheduler, one task per image (needs mlarray-io[dask])",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="convert every input again (a rerun otherwise converts only new inputs, "
+        "outputs older than their source and outputs made with other options)",
+    )
     parser.add_argument(
         "--summary",
         metavar="PATH",
@@ -113,11 +131,25 @@ def register(subcommands: Any) -> None:
         help="resolution levels of .ome.zarr outputs, each halving the last (default: 1)",
     )
     parser.add_argument(
+        "--to",
+        type=_output_format,
+        metavar="FORMAT",
+        help="format of a dataset's outputs: .mla (the default), .nii.gz, .nrrd, ... or "
+        f"{NNUNET} (an nnU-Net dataset of .mla files written back as a raw dataset)",
+    )
+    parser.add_argument(
         "--cast",
         type=_dtype_name,
         metavar="DTYPE",
         help="convert the values to this dtype first (float32 for float16 images, "
         "which NIfTI and ITK cannot store); values it cannot hold are refused",
+    )
+    parser.add_argument(
+        "--no-stats",
+        dest="stats",
+        action="store_false",
+        help="do not compute statistics (meta.stats; label voxel counts and boxes) "
+        "into .mla outputs",
     )
     parser.add_argument(
         "--seg",
@@ -146,11 +178,17 @@ def _is_single_image(src: str, dst: Path) -> bool:
     return not glob.has_magic(src) and not path.is_dir()
 
 
+def _counted(summary: ConversionSummary, group: str) -> str:
+    """``converted 3 (new: 2, options changed: 1)``: a group's count, with its reasons."""
+    reasons = summary.reasons(group)
+    counts = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    return f"{group} {sum(reasons.values())}" + (f" ({counts})" if counts else "")
+
+
 def _report(summary: ConversionSummary, summary_path: Path) -> None:
     print(
-        f"converted {len(summary.converted)}, skipped {len(summary.skipped)} "
-        f"(outputs exist), failed {len(summary.failed)} in {summary.seconds:.1f} s; "
-        f"summary: {summary_path}"
+        f"{_counted(summary, 'converted')}, {_counted(summary, 'skipped')}, "
+        f"failed {len(summary.failed)} in {summary.seconds:.1f} s; summary: {summary_path}"
     )
     for record in summary.failed:
         reason = (record.error or "").removeprefix(f"{record.source}: ")
@@ -166,6 +204,7 @@ def _options(arguments: argparse.Namespace) -> dict[str, Any]:
         "cast": arguments.cast,
         "levels": arguments.levels,
         "is_seg": True if arguments.seg else None,
+        "stats": None if arguments.stats else False,
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -173,28 +212,45 @@ def _options(arguments: argparse.Namespace) -> dict[str, Any]:
 def _convert_one(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
     """Convert SRC to DST; SRC is a label map if asked for or if its path says so."""
     src = Path(arguments.src)
-    rule = MaskRule.from_patterns(arguments.seg_patterns)
-    if "is_seg" not in options and rule.match(src, src.parent.parent):
-        options = {**options, "is_seg": True}
+    if arguments.to is not None:
+        raise MetaValidationError(
+            f"--to is for datasets; {dst}: the extension of DST names the format of one image"
+        )
+    chosen = ConversionOptions(**options)
+    pattern = None
+    if chosen.is_seg is None:
+        pattern = MaskRule.from_patterns(arguments.seg_patterns).match(src, src.parent.parent)
+        chosen = chosen if pattern is None else chosen.with_is_seg(True)
     start = time.perf_counter()
-    convert_file(src, dst, overwrite=arguments.overwrite, **options)
-    kind = "label map, " if options.get("is_seg") else ""
+    FileJob(src, dst, chosen, mask_pattern=pattern).run(overwrite=arguments.overwrite)
+    kind = "label map, " if chosen.is_seg else ""
     print(f"{arguments.src} -> {dst} ({kind}{time.perf_counter() - start:.2f} s)")
     return 0
 
 
 def _convert_many(arguments: argparse.Namespace, dst: Path, options: dict[str, Any]) -> int:
     """Convert the dataset SRC into the folder DST; write and print the summary."""
-    summary = convert_dataset(
-        arguments.src,
-        dst,
-        workers=arguments.workers,
-        scheduler=arguments.scheduler,
-        overwrite=arguments.overwrite,
-        progress=arguments.progress,
-        seg_patterns=arguments.seg_patterns,
-        **options,
-    )
+    run = {
+        "workers": arguments.workers,
+        "scheduler": arguments.scheduler,
+        "overwrite": arguments.overwrite,
+        "progress": arguments.progress,
+    }
+    suffix = arguments.to or ".mla"
+    if suffix == NNUNET:
+        if options:
+            given = ", ".join(sorted(options))
+            raise MetaValidationError(
+                f"--to {NNUNET} writes the raw files back as they were; drop {given}"
+            )
+        summary = export_nnunet(arguments.src, dst, **run)
+    elif suffix == ".mla" and is_nnunet_raw(arguments.src):
+        summary = import_nnunet(arguments.src, dst, **run, **options)
+    else:
+        patterns = arguments.seg_patterns
+        summary = convert_dataset(
+            arguments.src, dst, suffix=suffix, seg_patterns=patterns, **run, **options
+        )
     summary_path = arguments.summary or dst / SUMMARY_NAME
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")

@@ -26,7 +26,14 @@ from mlarray_io.omezarr import is_ome_zarr, to_ome_zarr
 if TYPE_CHECKING:
     from mlarray import MLArray
 
-__all__ = ["check_output", "conversion_errors", "convert_file", "convert_with", "save_converted"]
+__all__ = [
+    "check_output",
+    "conversion_errors",
+    "convert_file",
+    "convert_with",
+    "save_atomically",
+    "save_converted",
+]
 
 
 def check_output(dst: Path, *, overwrite: bool) -> None:
@@ -41,7 +48,7 @@ def check_output(dst: Path, *, overwrite: bool) -> None:
         raise OutputExistsError(f"{dst}: already exists; overwrite=True (--overwrite) replaces it")
 
 
-def _save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
+def save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
     """Save ``image`` to ``dst`` so that ``dst`` appears complete or not at all.
 
     ``.mla`` saves are atomic already; ``layout`` (``patch_size``, ``cparams``)
@@ -76,6 +83,7 @@ def convert_file(
     patch_size: int | Sequence[int] | str | None = "default",
     cparams: dict[str, Any] | str | None = None,
     cast: str | None = None,
+    stats: bool = True,
     levels: int = 1,
     **load_options: Any,
 ) -> Path:
@@ -96,6 +104,10 @@ def convert_file(
         cast: Convert the values to this dtype (``"float32"``, ``"int16"``...)
             before writing, e.g. float16 images for NIfTI, which has no float16.
             Floats are rounded to the new dtype; values it cannot hold are refused.
+        stats: For ``.mla`` outputs, record statistics computed from the values
+            while converting: ``meta.stats`` for images; for label maps the
+            bounding box of every label in ``meta.bbox`` and the voxel count of
+            every label in ``meta.extra["label_voxels"]``.
         levels: For ``.ome.zarr`` outputs, the resolution levels to write (see
             :func:`mlarray_io.to_ome_zarr`).
         **load_options: Passed to :func:`mlarray_io.load` (``backend``,
@@ -117,7 +129,12 @@ def convert_file(
             error from outside mlarray; the original is chained.
     """
     options = ConversionOptions(
-        patch_size=patch_size, cparams=cparams, cast=cast, levels=levels, **load_options
+        patch_size=patch_size,
+        cparams=cparams,
+        cast=cast,
+        stats=stats,
+        levels=levels,
+        **load_options,
     )
     return convert_with(Path(src), Path(dst), options, overwrite=overwrite)
 
@@ -163,4 +180,4 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
     if is_ome_zarr(target):
         to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
     else:
-        _save_atomically(finalised, target, options.layout())
+        save_atomically(finalised, target, options.layout())

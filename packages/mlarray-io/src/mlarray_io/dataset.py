@@ -55,9 +55,11 @@ def convert_dataset(
 
     Runs in ``workers`` processes, or with ``scheduler`` as one task per image on
     a Dask cluster, each task reading and writing its own files (the files must
-    be reachable from the workers). Outputs that exist are skipped, so an
-    interrupted run is resumed by running it again. A bad input does not stop
-    the run: it is listed in the summary with its error.
+    be reachable from the workers). Outputs that are up to date are skipped, so
+    an interrupted run is resumed by running it again; an output older than its
+    source, or (for ``.mla`` outputs) made with other options than this run's
+    (recorded in its ``meta.extra["conversion"]``), is converted again. A bad
+    input does not stop the run: it is listed in the summary with its error.
 
     Label maps are found by their paths (see ``seg_patterns``) unless ``is_seg``
     is given: they are converted with ``is_seg=True``, so they are stored as
@@ -72,7 +74,7 @@ def convert_dataset(
             convert in this process.
         scheduler: A ``dask.distributed.Client`` or a scheduler address such as
             ``"tcp://10.0.0.1:8786"``; needs the ``dask`` extra.
-        overwrite: Convert again inputs whose output exists.
+        overwrite: Convert every input again, even where the output is up to date.
         progress: Show a progress bar (tqdm, on stderr).
         seg_patterns: Shell-style patterns of label maps (ignoring case): matched
             against the file name, or against the end of the path below

@@ -10,6 +10,7 @@ names a function ``register(subcommands)`` that adds its parser to the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -22,6 +23,14 @@ from mlarray.errors import MLArrayError
 __all__ = ["ENTRY_POINT_GROUP", "build_parser", "header_main", "main"]
 
 ENTRY_POINT_GROUP = "mlarray.commands"
+FAILED = 1
+"""Exit status: an error (a file that cannot be read, ``verify`` found a problem)."""
+USAGE = 2
+"""Exit status: bad arguments, or a command whose package is not installed."""
+INTERRUPTED = 130
+"""Exit status: interrupted with Ctrl-C (128 + SIGINT)."""
+BROKEN_PIPE = 141
+"""Exit status: the reader of the output went away (128 + SIGPIPE)."""
 # Subcommands that live in other distributions, and which one to install for them.
 OPTIONAL_COMMANDS = {"convert": "mlarray-io", "demo": "mlarray-io"}
 
@@ -38,7 +47,7 @@ def _missing_command(name: str, package: str) -> Register:
                 f"mlarray: error: '{name}' needs the {package} package: pip install {package}",
                 file=sys.stderr,
             )
-            return 2
+            return USAGE
 
         parser.set_defaults(func=run)
 
@@ -68,15 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mlarray`` command; returns the exit status.
 
-    Errors of the mlarray hierarchy are printed as one line naming the problem,
-    with exit status 1.
+    Every subcommand, plugins included, runs through here: errors of the mlarray
+    hierarchy are printed as one line naming the problem (status 1), Ctrl-C as
+    one line (status 130), and a reader of the output that went away (``| head``)
+    ends the command quietly (status 141, as if killed by SIGPIPE). Usage errors
+    exit with status 2 (argparse). The statuses are listed in docs/cli.md.
     """
-    arguments = build_parser().parse_args(argv)
+    command = "mlarray"
     try:
+        arguments = build_parser().parse_args(argv)
+        command = f"mlarray {arguments.command}"
         status: int = arguments.func(arguments)
+        sys.stdout.flush()  # a broken pipe shows here, not at interpreter exit
     except MLArrayError as exc:
-        print(f"mlarray {arguments.command}: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"{command}: error: {exc}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # Nobody reads the output any more; Python would complain again when it
+        # flushes stdout at exit, so point stdout at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     return status
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from mlarray import _geometry_access
+from mlarray._frame_check import parse_dtype
 from mlarray.cli.header import read_checked
 
 __all__ = ["register", "run", "summary"]
@@ -43,14 +44,15 @@ def summary(name: str) -> list[tuple[str, str]]:
     frame = mapping.frame
     spatial = meta.spatial
     has_array = bool(meta._has_array.value)
-    data_bytes = math.prod(mapping.shape) * np.dtype(mapping.dtype).itemsize
+    dtype = parse_dtype(mapping.dtype)
+    data_bytes = math.prod(mapping.shape) * dtype.itemsize
     ratio = f"{data_bytes / frame.cbytes:.2f}x" if frame.cbytes else "n/a"
     mask = spatial.spatial_axis_mask
     spatial_ndim = len(mapping.shape) if mask is None else sum(mask)
     affine = _geometry_access.affine_of(spatial, spatial_ndim if has_array else None)
     return [
         ("file", mapping.path),
-        ("array", f"{list(mapping.shape)} {np.dtype(mapping.dtype)}" if has_array else "none"),
+        ("array", f"{list(mapping.shape)} {dtype}" if has_array else "none"),
         ("chunks / blocks", f"{list(mapping.chunks)} / {list(mapping.blocks)}"),
         ("codec", f"{frame.codec} clevel {frame.clevel}"),
         ("size", f"{_size(data_bytes)} data, {_size(frame.cbytes)} compressed, "

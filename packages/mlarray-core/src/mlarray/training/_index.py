@@ -153,7 +153,10 @@ def _read(path: PathLike) -> tuple[ForegroundIndex | None, IndexStatus]:
     integrity = header.mapping.integrity
     if integrity is not None:
         crcs = integrity.get("chunks")
-        current = chunks_fingerprint(header.shape, header.dtype, crcs) if crcs else b""
+        if isinstance(crcs, list):
+            current = chunks_fingerprint(header.shape, header.dtype, crcs)
+        else:  # a malformed record cannot vouch for the index
+            current = b""
     else:
         array = open_file(checked, mapped=True).array({"nthreads": 1})
         current = _fingerprint(array, None)
