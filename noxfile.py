@@ -305,9 +305,19 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --loader`` runs the training-loader benchmark instead
     (benchmarks/loader/run.py): ours against nnU-Net's, medh5's and TorchIO's
     loaders, each peer in its own venv; other arguments go to that script.
+
+    ``nox -s bench -- --remote`` runs the remote-read benchmark
+    (benchmarks/remote/run.py): ours, python-blosc2's lazy reader and zarr v3 over
+    one loopback HTTP server; other arguments go to that script.
     """
     if "--loader" in session.posargs:
         loader_bench(session, [arg for arg in session.posargs if arg != "--loader"])
+        return
+    if "--remote" in session.posargs:  # remote patch reads: benchmarks/remote/run.py
+        wheels = install_all(session, "zarr>=3")
+        session.install(f"{wheels['mlarray-core']}[remote]")
+        arguments = [arg for arg in session.posargs if arg != "--remote"]
+        session.run("python", str(ROOT / "benchmarks" / "remote" / "run.py"), *arguments)
         return
     install_all(session, "zarr>=3", "h5py", "hdf5plugin", "nilearn", "matplotlib")
     legacy = Path(session.create_tmp()) / "legacy-venv"

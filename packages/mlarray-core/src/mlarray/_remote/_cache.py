@@ -37,7 +37,7 @@ __all__ = [
 
 DEFAULT_CACHE_BYTES: Final = 4 * 2**30
 """Default bound of a :class:`BlockCache` (4 GiB)."""
-MEMORY_BYTES: Final = 64 * 2**20
+MEMORY_BYTES: Final = 128 * 2**20
 """Bound of the pieces of remote files each process keeps in memory."""
 _KEEP_AFTER_EVICTION: Final = 0.8
 

@@ -4,10 +4,10 @@ For each chunk a read touches, :class:`ChunkFetcher` fetches either the whole
 chunk or only the blocks touched. Blocks need the chunk's header and block
 offsets first; those are remembered (in memory, and in the block cache), so
 after the first read of a chunk each read is one round of concurrent requests.
-A chunk is fetched whole, in one request and one round, when every block is
-wanted, or when its header is still unknown and either more than half its
-blocks are wanted or the whole chunk is smaller than :data:`MERGE_GAP` (what
-one more request is worth). A chunk read again (random patches of a training
+A chunk is fetched whole, in one request and one round, when more than
+:data:`WHOLE_FRACTION` of its blocks are wanted, or when its header is still
+unknown and the whole chunk is smaller than :data:`MERGE_GAP` (what one more
+request is worth). A chunk read again (random patches of a training
 loop come back to the same chunks) is fetched whole when it is at most
 :data:`REREAD_WHOLE` bytes, and is then read from memory. Ranges closer than
 :data:`MERGE_GAP` are fetched with one request.
@@ -25,10 +25,12 @@ from mlarray._remote._cache import Pieces
 from mlarray._remote._chunks import BlockTable, ChunkGrid, block_table, decode_chunk, section_size
 from mlarray._remote._fsspec import Transport
 
-__all__ = ["MERGE_GAP", "REREAD_WHOLE", "ChunkFetcher"]
+__all__ = ["MERGE_GAP", "REREAD_WHOLE", "WHOLE_FRACTION", "ChunkFetcher"]
 
 MERGE_GAP: Final = 64 * 2**10
 """Bytes one more request is taken to cost: closer ranges are fetched with one request."""
+WHOLE_FRACTION: Final = 0.25
+"""A chunk more than this share of whose blocks a read wants is fetched whole."""
 REREAD_WHOLE: Final = 2**20
 """Largest chunk fetched whole when a read comes back to it."""
 _SPECIAL_FILL: Final = {1: 0, 2: float("nan"), 4: 0}  # zeros, NaNs, uninitialized (as zeros)
@@ -145,7 +147,9 @@ class ChunkFetcher:
 
     def _fetch_whole(self, number: int, count: int) -> bool:
         """Whether to fetch a chunk whole for ``count`` of its blocks."""
-        if count == self._grid.nblocks or self._pieces.get(f"c{number}") is not None:
+        if count > self._grid.nblocks * WHOLE_FRACTION:
+            return True  # one request, one round, for at most 1 / WHOLE_FRACTION the bytes
+        if self._pieces.get(f"c{number}") is not None:
             return True
         if number not in self._tables:
             section = self._pieces.get(f"s{number}")
@@ -153,7 +157,7 @@ class ChunkFetcher:
                 self._tables[number] = self._table(number, section)[1]
         if number in self._tables:
             return number in self._touched and self._room[number] <= REREAD_WHOLE
-        return count * 2 > self._grid.nblocks or self._room[number] <= MERGE_GAP
+        return self._room[number] <= MERGE_GAP
 
     def _table(self, number: int, data: bytes) -> tuple[int, BlockTable | None]:
         return block_table(
