@@ -3,7 +3,8 @@
 Usage: ``python measure.py TASK_JSON``. The task names the reader (``ours``,
 ``blosc2``, ``zarr``), the URL, the patch corners and size, and each patch's
 expected CRC-32. The server counts the requests and bytes (``/__traffic__``);
-the result (JSON on stdout) holds the open and the patch reads apart.
+the result (JSON on stdout) holds apart the open, a first patch across chunk
+borders (read cold) and the random patches.
 """
 
 from __future__ import annotations
@@ -61,15 +62,20 @@ def main(task: dict[str, Any]) -> dict[str, Any]:
     read = OPENERS[task["reader"]](task["url"], patch)
     opened = time.perf_counter() - began
     at_open = traffic(base)
+    corner = read(task["corner"])  # one patch across chunk borders, read cold
+    at_corner = traffic(base)
     began = time.perf_counter()
     crcs = [zlib.crc32(np.ascontiguousarray(read(start)).tobytes()) for start in starts]
     seconds = time.perf_counter() - began
     reads = traffic(base)
     wrong = sum(found != expected for found, expected in zip(crcs, task["crcs"], strict=True))
+    wrong += zlib.crc32(np.ascontiguousarray(corner).tobytes()) != task["corner_crc"]
     return {
         "open_seconds": opened,
         "open_requests": at_open["requests"],
         "open_bytes": at_open["bytes"],
+        "corner_requests": at_corner["requests"],
+        "corner_bytes": at_corner["bytes"],
         "seconds": seconds,
         "patches": len(starts),
         "requests": reads["requests"],
