@@ -114,6 +114,14 @@ def test_a_url_that_is_not_a_mla_file(http: RangeServer, scratch: Path) -> None:
         MLArray.open(f"{http.url}/scratch/notes.mla")
 
 
+def test_loading_and_saving_need_local_paths(http: RangeServer, served: Path) -> None:
+    url = f"{http.url}/small.mla"
+    with pytest.raises(MLArrayFileError, match=r"a URL; remote files are read with MLArray\.open"):
+        MLArray.load(url)
+    with pytest.raises(MLArrayFileError, match="this operation needs a local path"):
+        MLArray.open(served / "small.mla").save(url)
+
+
 def test_storage_options_are_for_urls_only(served: Path) -> None:
     with pytest.raises(MLArrayFileError, match="apply to URLs"):
         MLArray.open(served / "small.mla", storage_options={"anon": True})
