@@ -125,6 +125,8 @@ class ArrayAccess:
         Raises:
             TypeError: If no array data is loaded, or ``out`` does not fit.
             ValueError: If a patch has the wrong number of indices or leaves the array.
+            ChecksumError: The file was opened with ``verify=True`` and a chunk a patch
+                touches does not match its checksum (nothing is returned).
         """
         store = self._require_array("read patches")
         shape = tuple(store.shape)

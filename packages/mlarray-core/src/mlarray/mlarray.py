@@ -90,8 +90,11 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         chunk_size: Explicit chunk size (only with ``patch_size=None``).
         block_size: Explicit block size (only with ``patch_size=None``).
         cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
-            preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
-            one-byte data) or ``"compact"`` (smaller files, slower reads).
+            preset name: ``"fast"`` (LZ4 with shuffle, LZ4HC for one-byte data) or
+            ``"compact"`` (smaller files, slower reads). If None, arrays of 4 MiB
+            or more get codec, filter and layout chosen for their values (read
+            fastest at most 0.0.54's file size, recorded in the file); smaller
+            ones the ``"fast"`` preset.
         dparams: Blosc2 decompression parameters (default one thread).
         compressed: Keep the data Blosc2-compressed in memory (True) or as a NumPy
             array (False). Saving always writes a compressed file.
@@ -219,6 +222,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             chunk_size=chunk_size,
             block_size=block_size,
             compressed=compressed,
+            values=array,
         )
 
     def _attach_new(
@@ -231,11 +235,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         chunk_size: Any,
         block_size: Any,
         compressed: bool,
+        values: np.ndarray[Any, Any] | None = None,
     ) -> None:
         """Plan the layout of a new array and attach what ``produce`` makes.
 
         ``produce(layout)`` returns a Blosc2 NDArray built with the layout;
-        ``produce(None)`` returns a NumPy array (``compressed=False``).
+        ``produce(None)`` returns a NumPy array (``compressed=False``). The
+        array's ``values``, when known, let the storage be chosen for them.
         """
         with managed_writes():
             self.meta.spatial.shape = list(shape)
@@ -249,6 +255,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             block_size=block_size,
             compression=compression_plan(self._cparams_arg, dtype),
             dparams=self._dparams,
+            values=values,
         )
         with creation_errors(shape, dtype, self._layout if compressed else None):
             self._store = produce(self._layout if compressed else None)
@@ -393,8 +400,9 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             chunk_size: Explicit chunk size (only with ``patch_size=None``).
             block_size: Explicit block size (only with ``patch_size=None``).
             cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
-                preset name: ``"fast"`` (the default: LZ4 with shuffle, LZ4HC for
-                one-byte data) or ``"compact"`` (smaller files, slower reads).
+                preset name: ``"fast"`` (the default here, as the values are not
+                known yet: LZ4 with shuffle, LZ4HC for one-byte data) or
+                ``"compact"`` (smaller files, slower reads).
             dparams: Blosc2 decompression parameters (default one thread).
 
         Returns:
