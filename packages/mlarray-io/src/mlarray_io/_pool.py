@@ -152,8 +152,11 @@ class _Worker(Generic[Item]):
 
 
 def _death(process: BaseProcess) -> str:
-    """How a worker process ended, in words."""
-    process.join()
+    """How a worker process ended, in words (it is killed if it has not)."""
+    process.join(STOP_SECONDS)
+    if process.is_alive():
+        process.kill()
+        process.join()
     code = process.exitcode
     if code is not None and code < 0:
         with suppress(ValueError):
@@ -204,8 +207,11 @@ class _Pool(Generic[Item, Result]):
     def results(self) -> Iterator[Result]:
         """Hand out the items and yield the results, as they come, until none is left."""
         while self._workers:
-            for connection in wait(list(self._workers)):
-                yield from self._answer(self._workers[connection])  # type: ignore[index]
+            workers = list(self._workers.values())
+            ready = wait([w.connection for w in workers] + [w.process.sentinel for w in workers])
+            for worker in workers:
+                if worker.connection in ready or worker.process.sentinel in ready:
+                    yield from self._answer(worker)
 
     def _start_worker(self) -> None:
         ours, theirs = self._context.Pipe()
@@ -220,8 +226,9 @@ class _Pool(Generic[Item, Result]):
 
     def _answer(self, worker: _Worker[Item]) -> Iterator[Result]:
         """Take what ``worker`` sent (a result, or that it is ready), send the next item."""
-        try:
-            message = worker.connection.recv()
+        message: Any
+        try:  # nothing to read from an ended process: gone, whoever holds its pipe
+            message = worker.connection.recv() if worker.connection.poll() else _GONE
         except EOFError:
             message = _GONE
         if message is _GONE:

@@ -214,6 +214,12 @@ def run_jobs(
 
     Returns:
         ``summary``.
+
+    Raises:
+        SchedulerError: If no Dask scheduler answers at the address ``scheduler``
+            within :data:`SCHEDULER_TIMEOUT` seconds.
+        WorkerStartError: If the worker processes cannot start (see
+            :func:`~mlarray_io._pool.run_in_workers`).
     """
     started = time.perf_counter()
     runs, settled = _plan(jobs, overwrite=overwrite)
