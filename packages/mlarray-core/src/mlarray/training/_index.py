@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import blosc2
 
-from mlarray._header import _set_raw_vlmeta, read_file_header
 from mlarray._index_store import (
     INDEX_KEY,
     ForegroundIndex,
@@ -18,12 +17,16 @@ from mlarray._index_store import (
     decode_index,
     encode_index,
 )
-from mlarray._integrity import chunk_checksums
-from mlarray._opened import open_file
-from mlarray._staging import atomic_write
-from mlarray._storage import check_mla_path
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.mlarray import MLArray
+from mlarray.training._core import (
+    atomic_write,
+    check_mla_path,
+    chunk_checksums,
+    open_file,
+    read_file_header,
+    set_raw_vlmeta,
+)
 from mlarray.training._foreground import SamplingRule, compute_index
 
 if TYPE_CHECKING:
@@ -49,14 +52,22 @@ def _fingerprint(array: Any, integrity: dict[str, Any] | None) -> bytes:
 
 
 def _store(array: Any, index: ForegroundIndex) -> None:
-    _set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
+    set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
 
 
 def _compute_and_store(
     array: Any, integrity: dict[str, Any] | None, seed: int, rule: SamplingRule | None, name: str
 ) -> ForegroundIndex:
     fingerprint = _fingerprint(array, integrity)
-    index = compute_index(array, seed=seed, rule=rule, fingerprint=fingerprint, source=name)
+    try:
+        index = compute_index(array, seed=seed, rule=rule, fingerprint=fingerprint, source=name)
+    except MLArrayError:
+        raise
+    except RuntimeError as exc:  # Blosc2 could not decompress a chunk
+        raise FileFormatError(
+            f"{name}: a chunk cannot be decompressed, the file is damaged ({exc}); "
+            "run 'mlarray verify' on it"
+        ) from exc
     _store(array, index)
     return index
 
