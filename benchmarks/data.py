@@ -9,17 +9,19 @@ seed always gives the same bytes. Axis order is (z, y, x): axial slices first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import volumes
 
 SEED = 20240531
 FULL_CT_SHAPE = (256, 512, 512)
 QUICK_CT_SHAPE = (128, 256, 256)
-MNI_RESOURCE = "datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
+SMOOTH_SHAPE, QUICK_SMOOTH_SHAPE = (160, 384, 384), (96, 192, 192)
+ODD_SHAPE, QUICK_ODD_SHAPE = (151, 409, 347), (79, 211, 173)
+SMOOTH_CT: dict[str, Any] = {"seed": SEED + 2, "noise_sigma": 8.0, "quiet_air": True}
 
 AIR, FAT, SOFT, LUNG = -1000.0, -100.0, 40.0, -850.0
 LABEL_BODY, LABEL_LUNG, LABEL_BONE, LABEL_ORGAN = 1, 2, 3, 4
@@ -90,13 +92,20 @@ def _correlated_noise(shape: Sequence[int], rng: np.random.Generator, sigma: flo
 
 
 def synthetic_ct(
-    shape: Sequence[int] = FULL_CT_SHAPE, seed: int = SEED
+    shape: Sequence[int] = FULL_CT_SHAPE,
+    seed: int = SEED,
+    *,
+    noise_sigma: float = 15.0,
+    quiet_air: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Build a CT-like volume in Hounsfield units and its label mask.
 
     Args:
         shape: Volume shape as (z, y, x).
-        seed: Seed of the random generator; the output depends only on it and ``shape``.
+        seed: Seed of the random generator; the output depends only on the arguments.
+        noise_sigma: Standard deviation of the correlated scanner noise, in HU.
+        quiet_air: Leave the air around the body noise-free, with -1024 outside the
+            scanner's circular field of view, as many reconstructions store it.
 
     Returns:
         The int16 volume in HU (air -1000, fat about -100, soft tissue about 40, lungs
@@ -149,7 +158,11 @@ def synthetic_ct(
 
     table = (np.abs(g.y - (0.62 + 0.04 * g.x**2)) < 0.012) & (np.abs(g.x) < 0.9)
     hu[np.broadcast_to(table, hu.shape)] = 250.0
-    hu += _correlated_noise(shape, rng, sigma=15.0)
+    noise = _correlated_noise(shape, rng, sigma=noise_sigma)
+    if quiet_air:
+        noise[~np.broadcast_to(body, hu.shape) & (hu == AIR)] = 0.0
+        hu[np.broadcast_to(g.y**2 + g.x**2 > 1.0, hu.shape)] = -1024.0
+    hu += noise
     return np.clip(np.rint(hu), -1024, 3071).astype(np.int16), labels
 
 
@@ -160,40 +173,68 @@ def z_normalized(ct: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return ((ct.astype(np.float32) - np.float32(mean)) / np.float32(std)).astype(np.float32)
 
 
-def mni_template() -> np.ndarray:
-    """Load the MNI152 T1 template that the nilearn package ships, in nibabel voxel order."""
-    import nibabel as nib
-    import nilearn
-
-    path = os.path.join(os.path.dirname(nilearn.__file__), MNI_RESOURCE)
-    image: Any = nib.load(path)
-    return np.ascontiguousarray(np.asanyarray(image.dataobj))
-
-
 def build_datasets(names: Sequence[str], quick: bool) -> dict[str, Dataset]:
-    """Build the requested datasets, generating the CT only once.
+    """Build the requested datasets, generating each CT only once.
 
     Args:
         names: Dataset names from :data:`DATASET_NAMES`.
-        quick: Use the smaller CT volume.
+        quick: Use the smaller CT volumes.
 
     Returns:
         The datasets by name, in the order asked for.
     """
     shape = QUICK_CT_SHAPE if quick else FULL_CT_SHAPE
-    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    smooth_shape = QUICK_SMOOTH_SHAPE if quick else SMOOTH_SHAPE
+    odd_shape = QUICK_ODD_SHAPE if quick else ODD_SHAPE
+    cache: dict[str, Any] = {}
+
+    def once(key: str, make: Callable[[], Any]) -> Any:
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
 
     def ct() -> tuple[np.ndarray, np.ndarray]:
-        if "ct" not in cache:
-            cache["ct"] = synthetic_ct(shape)
-        return cache["ct"]
+        return once("ct", lambda: synthetic_ct(shape))  # type: ignore[no-any-return]
 
-    size = "x".join(map(str, shape))
+    def smooth() -> np.ndarray:
+        made = once("smooth", lambda: synthetic_ct(smooth_shape, **SMOOTH_CT))
+        return made[0]  # type: ignore[no-any-return]
+
+    def mni() -> np.ndarray:
+        return once("mni", volumes.mni)  # type: ignore[no-any-return]
+
+    size, smooth_size = "x".join(map(str, shape)), "x".join(map(str, smooth_shape))
+    odd_size = "x".join(map(str, odd_shape))
     makers: dict[str, tuple[Callable[[], np.ndarray], str]] = {
         "ct-int16": (lambda: ct()[0], f"synthetic CT {size} int16 HU"),
         "ct-float32": (lambda: z_normalized(*ct()), f"synthetic CT {size} z-normalized float32"),
         "labels-uint8": (lambda: ct()[1], f"label mask {size} uint8 (0-4)"),
-        "mni-t1": (mni_template, "MNI152 T1 2009a template from nilearn, uint8"),
+        "mni-t1": (mni, "MNI152 T1 2009a template from nilearn, uint8"),
+        "ct-smooth-int16": (
+            smooth,
+            f"smoother synthetic CT {smooth_size} int16 HU (noise 8 HU, quiet air)",
+        ),
+        "mni-t1-int16": (lambda: mni().astype(np.int16), "MNI152 T1 template as int16"),
+        "mni-t1-float32": (
+            lambda: volumes.z_normalized_foreground(mni()),
+            "MNI152 T1 template z-normalized float32",
+        ),
+        "labels-2": (
+            lambda: volumes.binary_mask(ct()[1], LABEL_LUNG),
+            f"two-label mask {size} uint8 (lungs)",
+        ),
+        "labels-many": (
+            lambda: volumes.parcellation(ct()[1], SEED),
+            f"label mask {size} uint8 with {volumes.PARCEL_COUNT} labels",
+        ),
+        "mni-4d-float32": (
+            volumes.mni_multichannel,
+            "MNI152 T1, grey and white matter as 3 channels, z-normalized float32",
+        ),
+        "odd-int16": (
+            lambda: synthetic_ct(odd_shape, SEED + 1)[0],
+            f"synthetic CT {odd_size} int16 HU (no chunk divides the shape)",
+        ),
     }
     unknown = set(names) - set(makers)
     if unknown:
@@ -221,4 +262,16 @@ def patch_starts(
     return starts
 
 
-DATASET_NAMES = ("ct-int16", "ct-float32", "labels-uint8", "mni-t1")
+DATASET_NAMES = (
+    "ct-int16",
+    "ct-float32",
+    "labels-uint8",
+    "mni-t1",
+    "ct-smooth-int16",
+    "mni-t1-int16",
+    "mni-t1-float32",
+    "labels-2",
+    "labels-many",
+    "mni-4d-float32",
+    "odd-int16",
+)

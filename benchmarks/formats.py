@@ -40,6 +40,23 @@ def _blosc2_layout(path: str) -> str:
     return f"chunks {chunks} blocks {blocks} {cp.codec.name} L{cp.clevel} {filters}"
 
 
+def per_axis(sizes: list[int], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Spatial sizes given for the last axes, with 1 on leading (channel) axes, clipped."""
+    full = [1] * (len(shape) - len(sizes)) + list(sizes)
+    return tuple(min(size, n) for size, n in zip(full, shape, strict=True))
+
+
+def enum_cparams(spec: dict[str, Any]) -> dict[str, Any]:
+    """Blosc2 cparams from a JSON spec naming codec and filters by their enum names."""
+    import blosc2
+
+    return {
+        "codec": blosc2.Codec[spec["codec"]],
+        "clevel": spec["clevel"],
+        "filters": [blosc2.Filter[name] for name in spec["filters"]],
+    }
+
+
 class Adapter(ABC):
     """Write, open, read a patch from and fully load one storage format.
 
@@ -77,17 +94,25 @@ class Adapter(ABC):
         """Describe how the file stores the data (chunks, codec), for the report."""
         return ""
 
+    def choice_seconds(self, array: np.ndarray) -> float | None:
+        """Seconds spent choosing the storage of ``array`` when saving it (None: no choice)."""
+        return None
+
 
 class MLArrayAdapter(Adapter):
     """The public ``mlarray`` API; the same code serves ours and the 0.0.54 package.
 
-    Option ``cparams`` (e.g. the ``"compact"`` preset) is passed to ``MLArray``.
+    Options (``cparams`` such as the ``"compact"`` preset, or codec and filters by
+    enum name; ``patch_size``, ``chunk_size``, ``block_size``) go to ``MLArray``.
     """
 
     def write(self, path: str, array: np.ndarray) -> None:
         from mlarray import MLArray
 
-        MLArray(array, **self.options).save(path)
+        options = dict(self.options)
+        if isinstance(options.get("cparams"), dict):
+            options["cparams"] = enum_cparams(options["cparams"])
+        MLArray(array, **options).save(path)
 
     def open(self, path: str) -> Any:
         from mlarray import MLArray
@@ -113,21 +138,27 @@ class MLArrayAdapter(Adapter):
     def layout(self, path: str) -> str:
         return _blosc2_layout(path)
 
+    def choice_seconds(self, array: np.ndarray) -> float | None:
+        """Time the automatic storage choice alone (ours, without cparams) as a save makes it."""
+        if "cparams" in self.options:
+            return None
+        try:
+            from mlarray._autotune import automatic_choice
+            from mlarray.chunking import resolve_layout
+        except ImportError:  # the 0.0.54 package
+            return None
+        import time
+
+        patch = resolve_layout(array.shape, array.itemsize).patch_size
+        started = time.perf_counter()
+        automatic_choice(
+            array, patch=patch, mask=None, requested_patch=[192] * array.ndim, meta_mask=None
+        )
+        return time.perf_counter() - started
+
 
 class Blosc2Adapter(Adapter):
     """A plain Blosc2 NDArray; options ``chunks``, ``blocks`` and ``cparams`` (enum names)."""
-
-    def _cparams(self) -> dict[str, Any] | None:
-        import blosc2
-
-        spec = self.options.get("cparams")
-        if spec is None:
-            return None
-        return {
-            "codec": blosc2.Codec[spec["codec"]],
-            "clevel": spec["clevel"],
-            "filters": [blosc2.Filter[f] for f in spec["filters"]],
-        }
 
     def write(self, path: str, array: np.ndarray) -> None:
         import blosc2
@@ -135,9 +166,9 @@ class Blosc2Adapter(Adapter):
         kwargs: dict[str, Any] = {"urlpath": path, "mode": "w"}
         for key in ("chunks", "blocks"):
             if self.options.get(key):
-                kwargs[key] = tuple(self.options[key])
-        if (cparams := self._cparams()) is not None:
-            kwargs["cparams"] = cparams
+                kwargs[key] = per_axis(self.options[key], array.shape)
+        if (spec := self.options.get("cparams")) is not None:
+            kwargs["cparams"] = enum_cparams(spec)
         blosc2.asarray(array, **kwargs)
 
     def open(self, path: str) -> Any:
@@ -169,7 +200,8 @@ class ZarrAdapter(Adapter):
         import zarr
         from zarr.codecs import BloscCodec
 
-        kwargs: dict[str, Any] = {"chunks": tuple(self.options.get("chunks") or ()) or "auto"}
+        chunks = self.options.get("chunks")
+        kwargs: dict[str, Any] = {"chunks": per_axis(chunks, array.shape) if chunks else "auto"}
         if blosc := self.options.get("blosc"):
             kwargs["compressors"] = BloscCodec(**blosc)
         out = zarr.create_array(path, shape=array.shape, dtype=array.dtype, **kwargs)
@@ -224,7 +256,7 @@ class HDF5Adapter(Adapter):
 
     def write(self, path: str, array: np.ndarray) -> None:
         h5py = self._h5py()
-        chunks = tuple(min(c, n) for c, n in zip(self.options["chunks"], array.shape, strict=True))
+        chunks = per_axis(self.options["chunks"], array.shape)
         with h5py.File(path, "w") as f:
             f.create_dataset("data", data=array, chunks=chunks, **self._filter()[1])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,6 +11,13 @@ from data import patch_starts
 
 OURS = "ours"
 LEGACY = "mlarray-0.0.54"
+COMPACT = "ours-compact"
+FRONTIER_PREFIX = "candidate: "
+FILTER_NAMES = {"none": "NOFILTER", "shuffle": "SHUFFLE", "bitshuffle": "BITSHUFFLE"}
+FAST_BLOCK_BUDGET = 40 * 1024
+"""The ``fast`` preset's block budget (mlarray._params.L1_BLOCK_BUDGET)."""
+FRONTIER_PASSES = 2
+"""Passes in which the frontier's candidates are measured (the first ones)."""
 BLOCK_BYTES = 32 * 1024
 
 
@@ -40,6 +48,11 @@ class Settings:
     def to_json(self) -> dict[str, Any]:
         """The settings as plain JSON values."""
         return asdict(self)
+
+    @property
+    def cold_patches_per_pass(self) -> int:
+        """128^3 patches read per pass with the file out of the page cache."""
+        return max(5, self.patches_per_pass // 4)
 
 
 QUICK = Settings(
@@ -75,6 +88,8 @@ class FormatSpec:
         options: Fixed adapter options.
         tuned: Whether to add :func:`tuned_blosc2` options for the dataset's dtype.
         reads_file_of: Read another format's file instead of writing one.
+        candidate: A candidate of the automatic choice, measured for the frontier only
+            (written once, then its 128^3 patch reads).
     """
 
     name: str
@@ -84,6 +99,7 @@ class FormatSpec:
     options: dict[str, Any] = field(default_factory=dict)
     tuned: bool = False
     reads_file_of: str | None = None
+    candidate: bool = False
 
     def options_for(self, dtype: np.dtype) -> dict[str, Any]:
         """Adapter options for an array of ``dtype``."""
@@ -95,7 +111,7 @@ FORMATS: tuple[FormatSpec, ...] = (
     FormatSpec(OURS, "mlarray", "ours", ".mla"),
     FormatSpec(LEGACY, "mlarray", "legacy", ".mla"),
     FormatSpec("ours-reads-0.0.54", "mlarray", "ours", ".mla", reads_file_of=LEGACY),
-    FormatSpec("ours-compact", "mlarray", "ours", ".mla", {"cparams": "compact"}),
+    FormatSpec(COMPACT, "mlarray", "ours", ".mla", {"cparams": "compact"}),
     FormatSpec("blosc2", "blosc2", "bench", ".b2nd"),
     FormatSpec("blosc2-tuned", "blosc2", "bench", ".b2nd", tuned=True),
     FormatSpec("zarr", "zarr", "bench", ".zarr"),
@@ -106,6 +122,49 @@ FORMATS: tuple[FormatSpec, ...] = (
     FormatSpec("npy", "npy", "bench", ".npy"),
 )
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
+
+
+def frontier_formats(array: np.ndarray) -> list[FormatSpec]:
+    """Every candidate of the automatic choice for ``array``, and the same on the ``fast`` layout.
+
+    Written with explicit chunks, blocks and cparams, so that the benchmark measures
+    the ratio and read speed the choice only predicted (the frontier of the volume);
+    the ``fast`` preset's layout shows what other blocks would give.
+    """
+    from mlarray._autotune import automatic_choice
+    from mlarray.chunking import resolve_layout
+
+    fast = resolve_layout(array.shape, array.itemsize, block_budget=FAST_BLOCK_BUDGET)
+    choice = automatic_choice(
+        array,
+        patch=fast.patch_size,
+        mask=None,
+        requested_patch=[192] * array.ndim,
+        meta_mask=None,
+    )
+    if choice is None:
+        return []
+    layouts = {"0.0.54": choice.reference.candidate.layout}
+    layouts["fast"] = dataclasses.replace(
+        layouts["0.0.54"], name="fast", chunks=fast.chunk_size, blocks=fast.block_size
+    )
+    specs = []
+    for trial in choice.trials:
+        candidate = trial.candidate
+        for name, layout in layouts.items():
+            options = {
+                "patch_size": None,
+                "chunk_size": list(layout.chunks),
+                "block_size": list(layout.blocks),
+                "cparams": {
+                    "codec": candidate.codec.name,
+                    "clevel": candidate.clevel,
+                    "filters": [FILTER_NAMES[candidate.filter]],
+                },
+            }
+            label = f"{FRONTIER_PREFIX}{candidate.key} on {name} blocks"
+            specs.append(FormatSpec(label, "mlarray", "ours", ".mla", options, candidate=True))
+    return specs
 
 
 def select_formats(names: list[str] | None) -> list[FormatSpec]:
@@ -134,6 +193,13 @@ def pass_patches(shape: tuple[int, ...], settings: Settings, pass_index: int) ->
     }
 
 
+def cold_patches(shape: tuple[int, ...], settings: Settings, pass_index: int) -> dict[str, Any]:
+    """The cold-read step of one pass: 128^3 patches at seeded positions of their own."""
+    box = patch_shapes(shape, settings)[str(settings.patch_sizes[0])]
+    starts = patch_starts(shape, box, settings.cold_patches_per_pass, 5000 + pass_index)
+    return {"shape": box, "starts": starts, "max_seconds": settings.max_patch_seconds}
+
+
 def pass_steps(
     shape: tuple[int, ...], settings: Settings, pass_index: int, writes: bool
 ) -> dict[str, Any]:
@@ -145,10 +211,23 @@ def pass_steps(
             "max_seconds": settings.max_patch_seconds,
         },
         "load": {"threads": list(settings.load_threads)},
+        "cold": cold_patches(shape, settings, pass_index),
     }
     if writes:
         steps = {"write": {"repeats": 1}} | steps
     return steps
+
+
+def frontier_steps(
+    shape: tuple[int, ...], settings: Settings, pass_index: int, writes: bool
+) -> dict[str, Any]:
+    """The steps of a frontier candidate in one pass: its 128^3 patch reads (after writing)."""
+    sizes = pass_patches(shape, settings, pass_index)
+    label = str(settings.patch_sizes[0])
+    steps: dict[str, Any] = {
+        "patches": {"sizes": {label: sizes[label]}, "max_seconds": settings.max_patch_seconds}
+    }
+    return {"write": {"repeats": 1}} | steps if writes else steps
 
 
 def memory_steps(shape: tuple[int, ...], settings: Settings) -> dict[str, Any]:

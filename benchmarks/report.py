@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plan import OURS
+from plan import FRONTIER_PREFIX, OURS
+from targets import frontier_plot, target_table
 
 MIB = 1024 * 1024
 
@@ -45,6 +46,8 @@ FIGURES = (
     Figure("load2_s", "load 2t s", False, 3),
     Figure("open_ms", "open ms", False, 3),
     Figure("memory_mib", "1-patch MiB", False, 1),
+    Figure("cold128_per_s", "cold 128³/s", True, 1),
+    Figure("cold_read_mib", "cold MiB read", False, 1),
 )
 
 
@@ -57,7 +60,8 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
 
     Args:
         raw: Lists of per-pass results (``write_seconds``, ``sync_seconds``, ``patch_seconds``
-            per size, ``load_seconds`` per thread count, ``open_seconds``, ``extra_peak_kib``).
+            per size, ``load_seconds`` per thread count, ``open_seconds``, ``extra_peak_kib``,
+            ``cold_seconds``, ``cold_read_bytes`` and ``choice_seconds``).
         nbytes: Uncompressed size of the array.
         file_bytes: Size on disk of the format's file(s), if known.
 
@@ -73,6 +77,9 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
     loads = {n: _median(v) for n, v in raw["load_seconds"].items()}
     opens = [s for per_pass in raw["open_seconds"] for s in per_pass]
     memory = raw["extra_peak_kib"]
+    choice = raw.get("choice_seconds", [])
+    cold = [len(p) / sum(p) for p in raw.get("cold_seconds", []) if p]
+    cold_bytes = [b for per_pass in raw.get("cold_read_bytes", []) for b in per_pass]
     return {
         "save_mbps": _median(saves),
         "ratio": nbytes / file_bytes if file_bytes else None,
@@ -82,6 +89,13 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
         "load2_s": loads.get("2"),
         "open_ms": 1000 * statistics.median(opens) if opens else None,
         "memory_mib": memory[0] / 1024 if memory else None,
+        "cold128_per_s": _median(cold),
+        "cold_read_mib": statistics.median(cold_bytes) / MIB if cold_bytes else None,
+        "choice_share": (
+            statistics.median(choice) / (nbytes / 1e6 / statistics.median(saves))
+            if choice and saves
+            else None
+        ),
     }
 
 
@@ -94,9 +108,14 @@ def _cell(figure: Figure, value: float | None, ours: float | None, with_ratio: b
     return text
 
 
+def _formats(dataset: dict[str, Any]) -> dict[str, Any]:
+    """The formats of a dataset, without the candidates measured for the frontier."""
+    return {n: r for n, r in dataset["formats"].items() if not n.startswith(FRONTIER_PREFIX)}
+
+
 def _rows(dataset: dict[str, Any], with_ratio: bool) -> list[list[str]]:
     """Header row plus one row per format; a failed format shows its error."""
-    formats = dataset["formats"]
+    formats = _formats(dataset)
     ours = formats.get(OURS, {}).get("figures") or {}
     rows = [["format", *(f.heading for f in FIGURES)]]
     for name, result in formats.items():
@@ -135,7 +154,7 @@ def layouts(dataset: dict[str, Any]) -> list[str]:
     """One ``format: layout (library version)`` line per format that ran."""
     return [
         f"{name}: {r['layout'] or '-'} ({r['version']})"
-        for name, r in dataset["formats"].items()
+        for name, r in _formats(dataset).items()
         if r.get("version")
     ]
 
@@ -153,6 +172,7 @@ def markdown(results: dict[str, Any]) -> str:
         " the file and reads one 128³ patch (memory-mapped file pages it touches count).",
         "",
     ]
+    lines += ["### Against mlarray 0.0.54, per volume", "", target_table(results), ""]
     for name, dataset in results["datasets"].items():
         rows = _rows(dataset, with_ratio=True)
         width = len(rows[0])
@@ -180,15 +200,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ]
     fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 3.2 * len(datasets)), squeeze=False)
     for row, (name, dataset) in zip(axes, datasets.items(), strict=True):
-        names = list(dataset["formats"])
+        formats = _formats(dataset)
+        names = list(formats)
         for ax, (title, get) in zip(row, panels, strict=True):
             values = [
-                (get(r["figures"]) or 0.0) if r["status"] == "ok" else 0.0
-                for r in dataset["formats"].values()
+                (get(r["figures"]) or 0.0) if r["status"] == "ok" else 0.0 for r in formats.values()
             ]
             colors = ["tab:red" if n == OURS else "tab:gray" for n in names]
             ax.barh(names, values, color=colors)
-            for index, result in enumerate(dataset["formats"].values()):
+            for index, result in enumerate(formats.values()):
                 if result["status"] != "ok":
                     ax.text(0, index, " failed", va="center", color="tab:red", fontsize=8)
             ax.invert_yaxis()
@@ -200,16 +220,18 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 def write_outputs(results: dict[str, Any], out: Path, markdown_path: Path | None) -> str:
-    """Write latest.json, latest.txt and latest.png to ``out`` (and the markdown if asked).
+    """Write latest.json, latest.txt, latest.png (and frontier.png) to ``out``, markdown if asked.
 
     Returns:
         The text tables, for printing.
     """
     out.mkdir(parents=True, exist_ok=True)
     text = "\n\n".join(text_table(n, d) for n, d in results["datasets"].items())
+    text += "\n\nAgainst mlarray 0.0.54, per volume\n" + target_table(results)
     (out / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "latest.txt").write_text(text + "\n")
     plot(results, out / "latest.png")
+    frontier_plot(results, out / "frontier.png")
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(markdown(results))

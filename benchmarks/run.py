@@ -13,6 +13,7 @@ machine affects all of them alike. ``nox -s bench`` runs it with both venvs set 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -29,10 +30,13 @@ from data import DATASET_NAMES, Dataset, build_datasets
 from formats import written_files
 from plan import (
     FORMAT_NAMES,
+    FRONTIER_PASSES,
     FULL,
     QUICK,
     FormatSpec,
     Settings,
+    frontier_formats,
+    frontier_steps,
     memory_steps,
     pass_steps,
     patch_shapes,
@@ -104,10 +108,13 @@ class FormatRun:
         self.raw: dict[str, Any] = {
             "write_seconds": [],
             "sync_seconds": [],
+            "choice_seconds": [],
             "open_seconds": [],
             "patch_seconds": {},
             "load_seconds": {},
             "extra_peak_kib": [],
+            "cold_seconds": [],
+            "cold_read_bytes": [],
         }
 
     def add(self, result: dict[str, Any]) -> None:
@@ -116,6 +123,7 @@ class FormatRun:
         raw = self.raw
         raw["write_seconds"] += result.get("write_seconds", [])
         raw["sync_seconds"] += result.get("sync_seconds", [])
+        raw["choice_seconds"] += result.get("choice_seconds", [])
         if "open_seconds" in result:
             raw["open_seconds"].append(result["open_seconds"])
         for key in ("patch_seconds", "load_seconds"):
@@ -123,6 +131,9 @@ class FormatRun:
                 raw[key].setdefault(label, []).append(value)
         if "extra_peak_kib" in result:
             raw["extra_peak_kib"].append(result["extra_peak_kib"])
+        for key in ("cold_seconds", "cold_read_bytes"):
+            if key in result:
+                raw[key].append(result[key])
 
 
 class DatasetRun:
@@ -152,7 +163,8 @@ class DatasetRun:
     def path(self, spec: FormatSpec) -> Path:
         """The file a format writes, or reads when it reads another format's file."""
         owner = self.runs[spec.reads_file_of].spec if spec.reads_file_of else spec
-        return self.folder / f"{owner.name}{owner.suffix}"
+        stem = f"candidate-{list(self.runs).index(owner.name)}" if owner.candidate else owner.name
+        return self.folder / f"{stem}{owner.suffix}"
 
     def _task(self, run: FormatRun, steps: dict[str, Any]) -> None:
         spec = run.spec
@@ -180,12 +192,17 @@ class DatasetRun:
         for index in range(settings.passes):
             log(f"[{self.dataset.name}] pass {index + 1}/{settings.passes}")
             for run in self.runs.values():
-                if not run.error:
+                if run.error:
+                    continue
+                if run.spec.candidate:
+                    if index < FRONTIER_PASSES:
+                        self._task(run, frontier_steps(shape, settings, index, index == 0))
+                else:
                     writes = index < settings.write_passes and not run.spec.reads_file_of
                     self._task(run, pass_steps(shape, settings, index, writes))
         log(f"[{self.dataset.name}] memory of one patch read in a fresh process")
         for run in self.runs.values():
-            if not run.error:
+            if not run.error and not run.spec.candidate:
                 self._task(run, memory_steps(shape, settings))
         return self._results()
 
@@ -238,6 +255,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
     parser.add_argument("--markdown", type=Path, help="also write the tables as markdown here")
+    parser.add_argument("--passes", type=int, help="interleaved passes (default: 5, quick 2)")
+    parser.add_argument(
+        "--frontier",
+        action="store_true",
+        help="also measure every candidate of the automatic storage choice (ratio and reads)",
+    )
     return parser.parse_args(argv)
 
 
@@ -245,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the outputs; return the process exit code."""
     args = parse_args(argv)
     settings = QUICK if args.quick else FULL
+    if args.passes:
+        writes = min(settings.write_passes, args.passes)
+        settings = dataclasses.replace(settings, passes=args.passes, write_passes=writes)
     specs = select_formats(args.formats)
     pythons = {"ours": args.ours_python, "legacy": args.legacy_python, "bench": sys.executable}
     started = time.perf_counter()
@@ -252,8 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"data ready in {time.perf_counter() - started:.1f} s")
     results = {}
     for name, dataset in datasets.items():
+        candidates = frontier_formats(dataset.array) if args.frontier else []
         with tempfile.TemporaryDirectory(prefix=f"mlarray-bench-{name}-") as work:
-            results[name] = DatasetRun(dataset, specs, settings, pythons, Path(work)).measure()
+            run = DatasetRun(dataset, specs + candidates, settings, pythons, Path(work))
+            results[name] = run.measure()
     meta = {
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["python benchmarks/run.py", *(argv or sys.argv[1:])]),

@@ -3,12 +3,17 @@
 The task names an adapter from :mod:`formats`, its options, the file to use and
 the source ``.npy`` every read is checked against, plus the steps to run:
 
-- ``write``: ``{"repeats": n}``; save the source, fsync, report seconds and bytes.
+- ``write``: ``{"repeats": n}``; save the source, fsync, report seconds and bytes (and,
+  for ours, the seconds of the automatic storage choice alone).
 - ``open``: ``{"count": n}``; header-only open latencies.
 - ``patches``: ``{"sizes": {label: {"shape": [...], "starts": [[...], ...]}},
   "max_seconds": s}``; per-read latencies, each read compared with the source.
 - ``load``: ``{"threads": [1, 2]}``; whole-volume load seconds per thread count
   (after an untimed load, the median of three).
+- ``cold``: ``{"shape": [...], "starts": [...], "max_seconds": s}``; for every patch,
+  the page cache of the format's files is dropped (``posix_fadvise(DONTNEED)``), the
+  file opened, the patch read and the file closed: seconds and bytes read from
+  storage (``read_bytes`` of ``/proc/self/io``) per patch.
 - ``memory``: ``{"start": [...], "shape": [...]}``; extra peak RSS of opening the
   file and reading one patch; must be the only step of its process.
 
@@ -92,9 +97,11 @@ def step_write(adapter: Adapter, path: str, source: str, repeats: int) -> dict[s
         write_s.append(timed(partial(adapter.write, path, array))[0])
         sync_s.append(timed(partial(sync_files, path))[0])
     size = sum(f.stat().st_size for f in written_files(path))
+    choice = adapter.choice_seconds(array)
     return {
         "write_seconds": write_s,
         "sync_seconds": sync_s,
+        "choice_seconds": [] if choice is None else [choice],
         "file_bytes": size,
         "layout": adapter.layout(path),
     }
@@ -156,6 +163,50 @@ def step_load(
     return {"load_seconds": out}
 
 
+def _read_bytes() -> int:
+    """Bytes this process caused to be fetched from storage so far (``/proc/self/io``)."""
+    with open("/proc/self/io") as io:
+        for line in io:
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1])
+    raise RuntimeError("/proc/self/io has no read_bytes")
+
+
+def drop_page_cache(path: str) -> None:
+    """Ask the kernel to drop the cached pages of every file written at ``path``."""
+    for file in written_files(path):
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def step_cold(
+    adapter: Adapter,
+    path: str,
+    source: np.ndarray,
+    shape: list[int],
+    starts: list[list[int]],
+    max_seconds: float,
+) -> dict[str, Any]:
+    """Open, read one patch and close, each time with the file's pages out of the cache."""
+    seconds, read_bytes = [], []
+    for start in starts:
+        box = to_slices(start, shape)
+        drop_page_cache(path)
+        before, started = _read_bytes(), time.perf_counter()
+        handle = adapter.open(path)
+        patch = adapter.read_patch(handle, box)
+        adapter.close(handle)
+        seconds.append(time.perf_counter() - started)
+        read_bytes.append(_read_bytes() - before)
+        check(patch, source[box], f"cold patch at {start}")
+        if sum(seconds) > max_seconds and len(seconds) >= 3:
+            break
+    return {"cold_seconds": seconds, "cold_read_bytes": read_bytes}
+
+
 def _status_kib(field: str) -> int:
     """Read a ``VmRSS``/``VmHWM`` line of /proc/self/status, in KiB."""
     with open("/proc/self/status") as status:
@@ -202,6 +253,8 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
         result |= step_patches(adapter, path, reference, **steps["patches"])
     if "load" in steps:
         result |= step_load(adapter, path, reference, steps["load"]["threads"])
+    if "cold" in steps:
+        result |= step_cold(adapter, path, reference, **steps["cold"])
     return result
 
 

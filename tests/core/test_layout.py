@@ -24,7 +24,8 @@ def _stored(path: Path) -> blosc2.NDArray:
 def test_default_patch_is_192_per_spatial_axis_and_recorded_unclipped(
     tmp_path: Path, shape: tuple[int, ...], dtype: str
 ) -> None:
-    image = MLArray(np.zeros(shape, dtype=dtype))
+    # A preset's layout; without cparams large arrays get the automatic choice (test_autotune).
+    image = MLArray(np.zeros(shape, dtype=dtype), cparams="fast")
     patch = [min(MLARRAY_DEFAULT_PATCH_SIZE, side) for side in shape]
     chunk, block = comp_blosc2_params(
         shape, patch, bytes_per_pixel=np.dtype(dtype).itemsize, l1_cache_size_per_core_in_bytes=FAST
@@ -40,18 +41,18 @@ def test_default_patch_is_192_per_spatial_axis_and_recorded_unclipped(
 
 
 def test_isotropic_and_anisotropic_patch_sizes() -> None:
-    shape = (64, 128, 128)
-    iso = MLArray(np.zeros(shape, np.float32), patch_size=48)
+    shape = (64, 128, 128)  # 4 MiB: the presets' layout is asked for (no automatic choice)
+    iso = MLArray(np.zeros(shape, np.float32), patch_size=48, cparams="fast")
     assert iso.meta.blosc2.patch_size == [48, 48, 48]
     assert [iso.meta.blosc2.chunk_size, iso.meta.blosc2.block_size] == list(
         comp_blosc2_params(shape, (48, 48, 48), l1_cache_size_per_core_in_bytes=FAST)
     )
-    aniso = MLArray(np.zeros(shape, np.float32), patch_size=(16, 64, 128))
+    aniso = MLArray(np.zeros(shape, np.float32), patch_size=(16, 64, 128), cparams="fast")
     assert aniso.meta.blosc2.patch_size == [16, 64, 128]
     assert [aniso.meta.blosc2.chunk_size, aniso.meta.blosc2.block_size] == list(
         comp_blosc2_params(shape, (16, 64, 128), l1_cache_size_per_core_in_bytes=FAST)
     )
-    larger = MLArray(np.zeros(shape, np.float32), patch_size=512)
+    larger = MLArray(np.zeros(shape, np.float32), patch_size=512, cparams="fast")
     assert larger.meta.blosc2.patch_size == [512, 512, 512], "recorded as asked, as 0.0.54 does"
     assert [larger.meta.blosc2.chunk_size, larger.meta.blosc2.block_size] == list(
         comp_blosc2_params(shape, (64, 128, 128), l1_cache_size_per_core_in_bytes=FAST)

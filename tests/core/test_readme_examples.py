@@ -13,8 +13,8 @@ import blosc2
 import numpy as np
 import pytest
 
-from mlarray import Meta, MLArray, comp_blosc2_params
-from mlarray._params import L1_BLOCK_BUDGET as FAST
+from mlarray import Meta, MLArray
+from mlarray._autotune._layouts import legacy_layout
 
 SAMPLE_SHAPE = (128, 256, 256)
 
@@ -44,11 +44,13 @@ def _layout(path: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _assert_patch_layout(path: str, patch: tuple[int, int, int]) -> None:
-    """The file has the default preset's layout for ``patch`` (float64 sample)."""
-    chunk, block = comp_blosc2_params(
-        SAMPLE_SHAPE, patch, bytes_per_pixel=8, l1_cache_size_per_core_in_bytes=FAST
-    )
-    assert _layout(path) == (tuple(chunk), tuple(block))
+    """The file has a layout the automatic choice derives from ``patch`` (float64 sample).
+
+    The sample (32 MiB) is large enough to be tuned: the automatic choice uses the
+    layout 0.0.54 gives the patch asked for (mlarray._autotune).
+    """
+    legacy = legacy_layout(SAMPLE_SHAPE, 8, patch=patch, mask=[True] * 3)
+    assert _layout(path) == (legacy.chunks, legacy.blocks)
 
 
 def test_default_usage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,7 +196,7 @@ def test_default_patch_size(sample: np.ndarray) -> None:
     assert kept.to_plain() == MLArray.load("sample.mla").meta.blosc2.to_plain()
     relayout = MLArray.load("default-patch-relayout.mla")
     assert relayout.meta.blosc2.patch_size == [192, 192, 192]
-    _assert_patch_layout("default-patch-relayout.mla", (128, 192, 192))
+    _assert_patch_layout("default-patch-relayout.mla", (192, 192, 192))
     np.testing.assert_array_equal(relayout.to_numpy(), sample)
 
 
@@ -205,7 +207,7 @@ def test_custom_isotropic_patch_size(sample: np.ndarray) -> None:
 
     saved = MLArray.load("patch-512.mla")
     assert saved.meta.blosc2.patch_size == [512, 512, 512], "as asked, not clipped"
-    _assert_patch_layout("patch-512.mla", (128, 256, 256))
+    _assert_patch_layout("patch-512.mla", (512, 512, 512))
     np.testing.assert_array_equal(saved.to_numpy(), sample)
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import blosc2
 import numpy as np
 
-from mlarray._params import CompressionPlan, params_to_json
+from mlarray._autotune import StorageChoice, automatic_choice, keep_record
+from mlarray._params import AutomaticPlan, CompressionPlan, params_to_json
 from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, resolve_layout
 from mlarray.errors import LayoutError, MetaTypeError, MLArrayError
 from mlarray.meta import Meta, MetaBlosc2
@@ -48,6 +49,8 @@ class ArrayLayout:
             records it), or None when chunks and blocks were given or left to Blosc2.
         cparams: Blosc2 compression parameters.
         dparams: Blosc2 decompression parameters.
+        choice: The automatic storage choice that gave chunks, blocks and
+            cparams (recorded in the file by :func:`record_layout`), or None.
     """
 
     chunk_size: tuple[int, ...] | None
@@ -55,6 +58,7 @@ class ArrayLayout:
     patch_size: tuple[int, ...] | None
     cparams: dict[str, Any]
     dparams: dict[str, Any]
+    choice: StorageChoice | None = None
 
     @property
     def codec(self) -> str:
@@ -153,10 +157,16 @@ def plan_layout(
     patch_size: Any,
     chunk_size: Any,
     block_size: Any,
-    compression: CompressionPlan,
+    compression: CompressionPlan | AutomaticPlan,
     dparams: dict[str, Any],
+    values: np.ndarray[Any, Any] | None = None,
 ) -> ArrayLayout:
     """Choose the layout of a new array from the user's size arguments.
+
+    With an :class:`AutomaticPlan` and the array's ``values``, a layout driven by
+    a patch size is tuned to them (:func:`mlarray._autotune.automatic_choice`):
+    codec, level, filter and block shape chosen per array. Without values, or for
+    other layouts, the plan's fallback applies.
 
     Without axis labels, a 4D array's first axis counts as non-spatial for the
     optimiser (channels or time first, as nnU-Net stores them). An empty array
@@ -171,7 +181,9 @@ def plan_layout(
             spatial axes the optimiser does not support (UnsupportedLayoutError).
     """
     check_storable(dtype)
+    plan = compression.fallback if isinstance(compression, AutomaticPlan) else compression
     labelled = meta.spatial.axis_labels is not None
+    mask = meta.spatial.spatial_axis_mask if labelled else None
     try:
         resolved = resolve_layout(
             shape,
@@ -179,8 +191,8 @@ def plan_layout(
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
-            spatial_axis_mask=meta.spatial.spatial_axis_mask if labelled else None,
-            block_budget=compression.block_budget,
+            spatial_axis_mask=mask,
+            block_budget=plan.block_budget,
         )
     except NotImplementedError:
         if patch_size != "default":
@@ -195,7 +207,7 @@ def plan_layout(
         resolved = dataclasses.replace(resolved, chunk_size=unit, block_size=unit)
     if resolved.chunk_size is not None:
         _check_limits(shape, dtype, resolved.chunk_size)
-    return ArrayLayout(
+    layout = ArrayLayout(
         chunk_size=resolved.chunk_size,
         block_size=resolved.block_size,
         patch_size=requested_patch(
@@ -204,9 +216,39 @@ def plan_layout(
             block_size,
             spatial_axes=sum(meta.spatial.spatial_axis_mask or ()),
         ),
-        cparams=compression.cparams,
+        cparams=plan.cparams,
         dparams=dparams,
     )
+    if isinstance(compression, AutomaticPlan) and values is not None:
+        choice = automatic_choice(
+            values,
+            patch=resolved.patch_size,
+            mask=mask,
+            requested_patch=layout.patch_size,
+            meta_mask=meta.spatial.spatial_axis_mask if labelled else None,
+        )
+        if choice is not None and _within_limits(
+            shape, dtype, choice.chosen.candidate.layout.chunks
+        ):
+            chosen = choice.chosen.candidate
+            cparams = chosen.cparams(dtype.itemsize) | {"nthreads": plan.cparams["nthreads"]}
+            return dataclasses.replace(
+                layout,
+                chunk_size=chosen.layout.chunks,
+                block_size=chosen.layout.blocks,
+                cparams=cparams,
+                choice=choice,
+            )
+    return layout
+
+
+def _within_limits(shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]) -> bool:
+    """Whether blosc2 can store ``shape`` in chunks of ``chunks`` (see ``_check_limits``)."""
+    try:
+        _check_limits(shape, dtype, chunks)
+    except LayoutError:
+        return False
+    return True
 
 
 def requested_patch(
@@ -237,8 +279,14 @@ def requested_patch(
 
 
 def record_layout(meta: Meta, layout: ArrayLayout, store: Any) -> None:
-    """Write the layout actually used by ``store`` into ``meta.blosc2``."""
+    """Write the layout actually used by ``store`` into ``meta.blosc2``.
+
+    A Blosc2 ``store`` also gets the record of the automatic choice, when the
+    layout came from one, stored so that the standard library reads it.
+    """
     compressed = isinstance(store, blosc2.NDArray)
+    if compressed:
+        keep_record(store, layout.choice)
     chunks = tuple(store.chunks) if compressed else layout.chunk_size
     blocks = tuple(store.blocks) if compressed else layout.block_size
     cparams = _cparams_dict(store.schunk.cparams) if compressed else layout.cparams

@@ -14,6 +14,7 @@ from mlarray.errors import MetaTypeError, MetaValidationError
 
 __all__ = [
     "PRESETS",
+    "AutomaticPlan",
     "CompressionPlan",
     "compression_plan",
     "decompression_params",
@@ -46,6 +47,18 @@ class CompressionPlan:
 
     cparams: dict[str, Any]
     block_budget: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AutomaticPlan:
+    """No ``cparams`` given: the storage is chosen per array (:mod:`mlarray._autotune`).
+
+    Attributes:
+        fallback: The plan used where no choice can be made: no values to sample
+            (``empty``, ``create``), or a layout not driven by a patch size.
+    """
+
+    fallback: CompressionPlan
 
 
 def _preset(name: str, dtype: np.dtype[Any]) -> CompressionPlan:
@@ -153,12 +166,14 @@ def _integer(field: str, value: Any, low: int, high: int | None) -> int:
     return int(value)
 
 
-def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan:
+def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan | AutomaticPlan:
     """Return how to compress an array of ``dtype``.
 
-    ``cparams`` may name a preset (``"fast"``, the default, or ``"compact"``) or
-    give blosc2 parameters; given parameters win over the ``fast`` preset's.
-    Compression uses every core (``blosc2.nthreads``) unless told otherwise.
+    ``cparams`` may name a preset (``"fast"`` or ``"compact"``) or give blosc2
+    parameters; given parameters win over the ``fast`` preset's. Without
+    ``cparams`` the storage is chosen per array (an :class:`AutomaticPlan`, with the
+    ``fast`` preset where no choice can be made). Compression uses every core
+    (``blosc2.nthreads``) unless told otherwise.
 
     Args:
         cparams: None, a preset name, a dict of ``blosc2.CParams`` fields, or a
@@ -166,7 +181,7 @@ def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan:
         dtype: The dtype of the array to compress.
 
     Returns:
-        The plan: blosc2 parameters and the block size budget.
+        The plan: blosc2 parameters and the block size budget, or the automatic plan.
 
     Raises:
         MetaTypeError: If ``cparams`` is not one of the accepted types.
@@ -179,6 +194,10 @@ def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan:
                 "a dict or a blosc2.CParams"
             )
         plan, given = _preset(cparams, dtype), {}
+    elif cparams is None:
+        fast = compression_plan("fast", dtype)
+        assert isinstance(fast, CompressionPlan)
+        return AutomaticPlan(fast)
     else:
         plan = _preset("fast", dtype)
         given = _as_dict(cparams, blosc2.CParams, _CPARAMS_KEYS, "cparams")

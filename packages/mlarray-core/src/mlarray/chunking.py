@@ -338,6 +338,20 @@ def _grow_chunk(
         chunk[axis] = min(chunk[axis] + block[axis], image[axis])
 
 
+def scatter(spatial_sizes: Sequence[int], mask: Sequence[bool]) -> tuple[int, ...]:
+    """Spread per-spatial-axis sizes over all axes; non-spatial axes get 1."""
+    return tuple(_scatter(list(spatial_sizes), tuple(mask)))
+
+
+def spatial_mask(ndim: int, mask: BoolSequence | None) -> tuple[bool, ...]:
+    """The spatial axes of an ``ndim``-D array, as :func:`resolve_layout` takes them.
+
+    Raises:
+        NotImplementedError: If the optimizer does not support the mask.
+    """
+    return _spatial_mask(ndim, mask)
+
+
 def _scatter(spatial_sizes: list[int], mask: tuple[bool, ...]) -> list[int]:
     values = iter(spatial_sizes)
     return [next(values) if is_spatial else 1 for is_spatial in mask]
