@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 import blosc2
 
-from mlarray._index_store import (
-    INDEX_KEY,
-    ForegroundIndex,
-    chunks_fingerprint,
-    decode_index,
-    encode_index,
-)
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.mlarray import MLArray
 from mlarray.training._core import (
+    INDEX_KEY,
+    ForegroundIndex,
     atomic_write,
     check_mla_path,
     chunk_checksums,
+    chunks_fingerprint,
+    decode_index,
+    edit_working_copy,
+    encode_index,
     open_file,
     read_file_header,
     set_raw_vlmeta,
@@ -112,11 +111,8 @@ def build_index(
                 f"{target!r}: the index is stored in a file; save the MLArray first, then "
                 "build the index of the saved file"
             )
-        session = target._session
-        if session is not None:  # an open edit: the index goes into its working copy
-            if target.shape is None:
-                raise NoArrayError(f"{target.filepath}: the file holds no array")
-            store = session.working_copy(target._dparams)
+        store = edit_working_copy(target)
+        if store is not None:  # an open edit: the index goes into its working copy
             return _compute_and_store(store, None, seed, rule, str(target.filepath))
         target = target.filepath
     path = check_mla_path(target, must_exist=True)
