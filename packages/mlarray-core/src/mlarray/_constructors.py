@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import blosc2
 import numpy as np
 
-from mlarray.errors import MetaTypeError, MetaValidationError
+from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-    from mlarray._layout import ArrayLayout
+    from mlarray._storage import StoragePlan
     from mlarray.meta import Meta
 
 __all__ = ["Constructors", "as_shape"]
@@ -30,15 +30,18 @@ def as_shape(shape: Any) -> tuple[int, ...]:
     """Return ``shape`` (an int or a sequence) as a tuple of non-negative ints."""
     values = (shape,) if isinstance(shape, (int, np.integer)) else tuple(np.asarray(shape).ravel())
     if any(not float(v).is_integer() or v < 0 for v in values):
-        raise MetaValidationError(f"shape: expected non-negative integers, got {list(values)}")
+        raise ArgumentValueError(
+            f"shape: expected non-negative integers, got {list(values)}", path="shape"
+        )
     return tuple(int(v) for v in values)
 
 
 def _like_source(x: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
     shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
     if shape is None or dtype is None:
-        raise MetaTypeError(
-            f"x: expected an MLArray or an array-like with shape and dtype, got {type(x).__name__}"
+        raise ArgumentTypeError(
+            f"x: expected an MLArray or an array-like with shape and dtype, got {type(x).__name__}",
+            path="x",
         )
     return tuple(shape), np.dtype(dtype)
 
@@ -48,9 +51,10 @@ def _reshaped(values: np.ndarray[Any, Any], shape: Any, c_order: bool, what: str
         return values
     target = as_shape(shape)
     if int(np.prod(target)) != values.size:
-        raise MetaValidationError(
+        raise ArgumentValueError(
             f"shape: {list(target)} holds {int(np.prod(target))} values but {what} "
-            f"gives {values.size}"
+            f"gives {values.size}",
+            path="shape",
         )
     return values.reshape(target, order="C" if c_order else "F")
 
@@ -63,7 +67,7 @@ class Constructors:
         cls: type[M],
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
-        produce: Callable[[ArrayLayout | None], Any],
+        produce: Callable[[StoragePlan | None], Any],
         *,
         meta: Meta | dict[str, Any] | None,
         patch_size: Any,
@@ -102,14 +106,14 @@ class Constructors:
         """Build an array of ``shape`` filled with ``fill`` (None: uninitialised)."""
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
 
-        def produce(layout: ArrayLayout | None) -> Any:
-            if layout is None:
+        def produce(plan: StoragePlan | None) -> Any:
+            if plan is None:
                 if fill is None:
                     return np.empty(shape_tuple, dtype=np_dtype)
                 return np.full(shape_tuple, fill, dtype=np_dtype)
             if fill is None:
-                return blosc2.empty(shape_tuple, dtype=np_dtype, **layout.storage_kwargs())
-            return blosc2.full(shape_tuple, fill, dtype=np_dtype, **layout.storage_kwargs())
+                return blosc2.empty(shape_tuple, dtype=np_dtype, **plan.storage_kwargs())
+            return blosc2.full(shape_tuple, fill, dtype=np_dtype, **plan.storage_kwargs())
 
         return cls._made(
             shape_tuple,
@@ -387,7 +391,7 @@ class Constructors:
                 shape and num are inconsistent.
         """
         if num is None and shape is None:
-            raise MetaValidationError("linspace: give num or shape (neither was given)")
+            raise ArgumentValueError("linspace: give num or shape (neither was given)", path="num")
         if num is None:
             num = int(np.prod(as_shape(shape)))
         values = np.linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype)
@@ -439,7 +443,9 @@ class Constructors:
                 for the provided dimensionality.
         """
         if not isinstance(array, np.ndarray):
-            raise MetaTypeError(f"array: expected a NumPy ndarray, got {type(array).__name__}")
+            raise ArgumentTypeError(
+                f"array: expected a NumPy ndarray, got {type(array).__name__}", path="array"
+            )
         return cls._from_values(
             array, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
         )

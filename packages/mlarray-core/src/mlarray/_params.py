@@ -10,7 +10,7 @@ from typing import Any
 import blosc2
 import numpy as np
 
-from mlarray.errors import MetaTypeError, MetaValidationError
+from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = [
     "PRESETS",
@@ -94,13 +94,15 @@ def _as_dict(params: Any, kind: type, allowed: frozenset[str], name: str) -> dic
     if isinstance(params, kind):
         return _checked({name: getattr(params, name) for name in allowed}, name)
     if not isinstance(params, Mapping):
-        raise MetaTypeError(
-            f"{name}: expected a dict or blosc2.{kind.__name__}, got {type(params).__name__}"
+        raise ArgumentTypeError(
+            f"{name}: expected a dict or blosc2.{kind.__name__}, got {type(params).__name__}",
+            path=name,
         )
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise MetaValidationError(
-            f"{name}: unknown keys {unknown}; blosc2.{kind.__name__} accepts {sorted(allowed)}"
+        raise ArgumentValueError(
+            f"{name}: unknown keys {unknown}; blosc2.{kind.__name__} accepts {sorted(allowed)}",
+            path=name,
         )
     return _checked(dict(params), name)
 
@@ -124,45 +126,45 @@ def _checked(params: dict[str, Any], name: str) -> dict[str, Any]:
     """Check the value of every parameter blosc2 would otherwise reject late or obscurely.
 
     Raises:
-        MetaTypeError: A value has the wrong type.
-        MetaValidationError: A value is out of range or names no codec, filter ...
+        ArgumentTypeError: A value has the wrong type.
+        ArgumentValueError: A value is out of range or names no codec, filter ...
     """
     for key, value in params.items():
         if value is None:
             continue  # blosc2's default
-        field = f"{name}: {key}={value!r}"
+        field, path = f"{name}: {key}={value!r}", f"{name}.{key}"
         if key in _ENUMS:
-            params[key] = _member(field, value, _ENUMS[key])
+            params[key] = _member(field, path, value, _ENUMS[key])
         elif key in _RANGES:
-            params[key] = _integer(field, value, *_RANGES[key])
+            params[key] = _integer(field, path, value, *_RANGES[key])
         elif key == "use_dict" and not isinstance(value, bool):
-            raise MetaTypeError(f"{field}: expected True or False")
+            raise ArgumentTypeError(f"{field}: expected True or False", path=path)
         elif key in ("filters", "filters_meta"):
             if not isinstance(value, list | tuple) or len(value) > _MAX_FILTERS:
-                raise MetaValidationError(f"{field}: expected a list of at most 6 values")
+                raise ArgumentValueError(f"{field}: expected a list of at most 6 values", path=path)
             if key == "filters":
-                params[key] = [_member(field, item, blosc2.Filter) for item in value]
+                params[key] = [_member(field, path, item, blosc2.Filter) for item in value]
             else:
-                params[key] = [_integer(field, item, -128, 255) for item in value]
+                params[key] = [_integer(field, path, item, -128, 255) for item in value]
     return params
 
 
-def _member(field: str, value: Any, kind: type[Enum]) -> Any:
+def _member(field: str, path: str, value: Any, kind: type[Enum]) -> Any:
     try:
         return kind(value)
     except ValueError:
         names = ", ".join(member.name for member in kind)
-        raise MetaValidationError(
-            f"{field} is not a blosc2.{kind.__name__}; expected one of {names}"
+        raise ArgumentValueError(
+            f"{field} is not a blosc2.{kind.__name__}; expected one of {names}", path=path
         ) from None
 
 
-def _integer(field: str, value: Any, low: int, high: int | None) -> int:
+def _integer(field: str, path: str, value: Any, low: int, high: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise MetaTypeError(f"{field}: expected an integer")
+        raise ArgumentTypeError(f"{field}: expected an integer", path=path)
     if value < low or (high is not None and value > high):
         span = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise MetaValidationError(f"{field} is out of range; expected an integer {span}")
+        raise ArgumentValueError(f"{field} is out of range; expected an integer {span}", path=path)
     return int(value)
 
 
@@ -184,14 +186,15 @@ def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan | Au
         The plan: blosc2 parameters and the block size budget, or the automatic plan.
 
     Raises:
-        MetaTypeError: If ``cparams`` is not one of the accepted types.
-        MetaValidationError: If it names an unknown preset or keys blosc2 does not know.
+        ArgumentTypeError: If ``cparams`` is not one of the accepted types.
+        ArgumentValueError: If it names an unknown preset or keys blosc2 does not know.
     """
     if isinstance(cparams, str):
         if cparams not in PRESETS:
-            raise MetaValidationError(
+            raise ArgumentValueError(
                 f"cparams: unknown preset {cparams!r}; expected one of {list(PRESETS)}, "
-                "a dict or a blosc2.CParams"
+                "a dict or a blosc2.CParams",
+                path="cparams",
             )
         plan, given = _preset(cparams, dtype), {}
     elif cparams is None:

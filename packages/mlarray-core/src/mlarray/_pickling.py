@@ -32,7 +32,7 @@ class Picklable:
     _read_only: bool
     _frame_borrowed: bool
     _dparams: dict[str, Any]
-    _layout: Any
+    _plan: Any
     _cparams_arg: Any
 
     if TYPE_CHECKING:  # provided by MLArray
@@ -78,7 +78,7 @@ class Picklable:
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
             data = data.to_cframe()
-        return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
+        return {**state, "data": data, "plan": self._plan, "cparams": self._cparams_arg}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         meta = meta_from_file(state["meta"], source="an unpickled MLArray", warn=False)
@@ -98,4 +98,4 @@ class Picklable:
         if isinstance(data, bytes):
             data = blosc2.ndarray_from_cframe(data, copy=True)
             data.schunk.dparams = blosc2.DParams(**self._dparams)
-        self._store, self._layout = data, state["layout"]
+        self._store, self._plan = data, state["plan"]

@@ -10,30 +10,18 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
-from mlarray import _geometry_access as geo
 from mlarray import chunking
 from mlarray._access import ArrayAccess
 from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._edit import EditSession, close_at_exit, close_quietly
+from mlarray._file_metadata import metadata_edited, write_file_metadata
 from mlarray._frame_check import parse_dtype
-from mlarray._geometry_access import GeometryProperties
-from mlarray._header import write_file_metadata
 from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
 from mlarray._labels import check_label_store
-from mlarray._layout import (
-    ArrayLayout,
-    check_storable,
-    creation_errors,
-    fit_patch_to_labels,
-    plan_layout,
-    record_layout,
-)
-from mlarray._opened import MappedFile, OpenedFile, open_file
+from mlarray._opened import MappedFile, OpenedFile, load_checked, open_file
 from mlarray._params import compression_plan, decompression_params
-from mlarray._pickling import Picklable
-from mlarray._staging import atomic_write
-from mlarray._storage import (
+from mlarray._paths import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
     OPEN_MMAP_MODES,
@@ -41,12 +29,21 @@ from mlarray._storage import (
     check_mla_path,
     check_mode,
     check_writable,
-    load_checked,
-    metadata_edited,
+)
+from mlarray._pickling import Picklable
+from mlarray._spatial_properties import SpatialProperties, apply_explicit
+from mlarray._staging import atomic_write
+from mlarray._storage import (
+    StoragePlan,
+    check_storable,
+    creation_errors,
+    fit_patch_to_labels,
+    plan_storage,
+    record_storage,
 )
 from mlarray.errors import (
+    ArgumentTypeError,
     FileFormatError,
-    MetaTypeError,
     MLArrayError,
     MLArrayFileError,
     ReadOnlyError,
@@ -63,7 +60,7 @@ __all__ = ["MLArray"]
 PathLike = str | os.PathLike[str]
 
 
-class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
+class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     """An N-dimensional image with geometry and metadata, stored as a ``.mla`` file.
 
     The MLArray file format (".mla") is a Blosc2-compressed container with
@@ -148,7 +145,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._pending: OpenedFile | None = None  # opened, attached on first data access
         self._opened: OpenedFile | None = None  # the file a read-only handle reads
         self._session: EditSession | None = None  # the edit of a writable handle
-        self._layout: ArrayLayout | None = None
+        self._plan: StoragePlan | None = None
         self._read_only = False
         self._verifier: ChunkVerifier | None = None
         self._verify_reads = False  # open(verify=True): what pickled handles ask for too
@@ -190,7 +187,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             with managed_writes():  # the file's shape and layout describe its array
                 explicit.copy_from(self.meta)
             self._meta = explicit
-        geo.apply_explicit(
+        apply_explicit(
             self.meta.spatial,
             spacing=spacing,
             origin=origin,
@@ -200,7 +197,9 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         )
         if copy is not None:
             if not isinstance(copy, MLArray):
-                raise MetaTypeError(f"copy: expected an MLArray, got {type(copy).__name__}")
+                raise ArgumentTypeError(
+                    f"copy: expected an MLArray, got {type(copy).__name__}", path="copy"
+                )
             # Explicit arguments win; MetaSpatial.copy_from keeps their geometry form.
             self.meta.copy_from(copy.meta)
 
@@ -217,7 +216,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self._attach_new(
             array.shape,
             array.dtype,
-            lambda layout: array if layout is None else layout.compress(array),
+            lambda plan: array if plan is None else plan.compress(array),
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
@@ -229,7 +228,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self,
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
-        produce: Callable[[ArrayLayout | None], Any],
+        produce: Callable[[StoragePlan | None], Any],
         *,
         patch_size: Any,
         chunk_size: Any,
@@ -237,16 +236,16 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         compressed: bool,
         values: np.ndarray[Any, Any] | None = None,
     ) -> None:
-        """Plan the layout of a new array and attach what ``produce`` makes.
+        """Plan the storage of a new array and attach what ``produce`` makes.
 
-        ``produce(layout)`` returns a Blosc2 NDArray built with the layout;
+        ``produce(plan)`` returns a Blosc2 NDArray stored as planned;
         ``produce(None)`` returns a NumPy array (``compressed=False``). The
         array's ``values``, when known, let the storage be chosen for them.
         """
         with managed_writes():
             self.meta.spatial.shape = list(shape)
             self.meta._has_array.set(True)
-        self._layout = plan_layout(
+        self._plan = plan_storage(
             self.meta,
             shape,
             dtype,
@@ -257,10 +256,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             dparams=self._dparams,
             values=values,
         )
-        with creation_errors(shape, dtype, self._layout if compressed else None):
-            self._store = produce(self._layout if compressed else None)
+        with creation_errors(shape, dtype, self._plan if compressed else None):
+            self._store = produce(self._plan if compressed else None)
         self._frame_borrowed = False
-        record_layout(self.meta, self._layout, self._store)
+        record_storage(self.meta, self._plan, self._store)
 
     # ----------------------------------------------------------------- file I/O
     @classmethod
@@ -419,10 +418,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         image = cls(meta=meta, cparams=cparams, dparams=dparams)
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
 
-        def produce(layout: ArrayLayout | None) -> Any:
-            assert layout is not None  # compressed=True always passes the layout
+        def produce(plan: StoragePlan | None) -> Any:
+            assert plan is not None  # compressed=True always passes the plan
             image._session, store = EditSession.create(
-                path, shape_tuple, np_dtype, layout.storage_kwargs()
+                path, shape_tuple, np_dtype, plan.storage_kwargs()
             )
             return store
 
@@ -481,7 +480,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
-            image._storage_layout()  # how to compress it again on save
+            image._storage_plan()  # how to compress it again on save
             image._store = image._decompressed()
         return image
 
@@ -507,13 +506,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         actual = (list(store.chunks), list(store.blocks), self._dparams)
         if recorded != actual:
             # Other dparams, or a file written by another tool: record what is in use.
-            record_layout(meta, self._storage_layout(), store)
+            record_storage(meta, self._storage_plan(), store)
 
-    def _storage_layout(self) -> ArrayLayout:
+    def _storage_plan(self) -> StoragePlan:
         """How the array is (or will be) compressed; read from the store when unknown."""
-        if self._layout is None:
-            self._layout = ArrayLayout.from_store(self._store, self.meta, self._dparams)
-        return self._layout
+        if self._plan is None:
+            self._plan = StoragePlan.from_store(self._store, self.meta, self._dparams)
+        return self._plan
 
     def save(self, filepath: PathLike) -> None:
         """Save the array to a MLArray file, atomically.
@@ -548,14 +547,14 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         if self._store is None:
             blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
         elif isinstance(self._store, np.ndarray):
-            self._storage_layout().compress(self._store, urlpath=path)
+            self._storage_plan().compress(self._store, urlpath=path)
         else:
             self._store.save(str(path), mode="w")
         written = blosc2.open(str(path), mode="a", dparams=self._dparams)
         if self._store is not None:
             # meta.blosc2 describes the bytes written, also for NumPy-backed data
             # (whose record so far held only the requested parameters).
-            record_layout(self.meta, self._storage_layout(), written)
+            record_storage(self.meta, self._storage_plan(), written)
         write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
 
     def _reopen(self, path: Path) -> None:
@@ -706,7 +705,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             TypeError: If no array data is loaded.
         """
         array = self._decompressed()
-        self._storage_layout()  # how to compress it again on save
+        self._storage_plan()  # how to compress it again on save
         self._detach()
         self._store = array
         with managed_writes():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlarray._storage import MLA_SUFFIX, check_mla_path
+from mlarray._paths import MLA_SUFFIX, check_mla_path
 from mlarray.errors import FileFormatError, MetaValidationError, MLArrayFileError
 
 __all__ = ["Case", "nnunet_cases"]

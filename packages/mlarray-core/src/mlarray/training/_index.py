@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import blosc2
 
-from mlarray._header import _set_raw_vlmeta, read_file_header
+from mlarray._file_metadata import read_file_header, set_raw_vlmeta
 from mlarray._index_store import (
     INDEX_KEY,
     ForegroundIndex,
@@ -20,8 +20,8 @@ from mlarray._index_store import (
 )
 from mlarray._integrity import chunk_checksums
 from mlarray._opened import open_file
+from mlarray._paths import check_mla_path
 from mlarray._staging import atomic_write
-from mlarray._storage import check_mla_path
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.mlarray import MLArray
 from mlarray.training._foreground import SamplingRule, compute_index
@@ -49,7 +49,7 @@ def _fingerprint(array: Any, integrity: dict[str, Any] | None) -> bytes:
 
 
 def _store(array: Any, index: ForegroundIndex) -> None:
-    _set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
+    set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
 
 
 def _compute_and_store(
