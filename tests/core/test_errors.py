@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLArray, comp_blosc2_params
-from mlarray._storage import MAX_CHUNKS
+from mlarray._limits import MAX_CHUNKS
 from mlarray.errors import (
     FileFormatError,
     LayoutError,

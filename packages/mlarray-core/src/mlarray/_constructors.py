@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import blosc2
 import numpy as np
 
+from mlarray._storage import StorageSpec
 from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 if TYPE_CHECKING:
@@ -68,40 +69,17 @@ class Constructors:
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
         produce: Callable[[StoragePlan | None], Any],
-        *,
         meta: Meta | dict[str, Any] | None,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
+        spec: StorageSpec,
     ) -> M:
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
-        image._attach_new(  # type: ignore[attr-defined]
-            shape,
-            dtype,
-            produce,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
-        )
+        image = cls(meta=meta)  # type: ignore[call-arg]
+        image._spec = spec  # type: ignore[attr-defined]
+        image._attach_new(shape, dtype, produce)  # type: ignore[attr-defined]
         return image
 
     @classmethod
     def _filled(
-        cls: type[M],
-        shape: Any,
-        dtype: DTypeLike,
-        fill: Any,
-        meta: Any,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
+        cls: type[M], shape: Any, dtype: DTypeLike, fill: Any, meta: Any, spec: StorageSpec
     ) -> M:
         """Build an array of ``shape`` filled with ``fill`` (None: uninitialised)."""
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
@@ -115,39 +93,13 @@ class Constructors:
                 return blosc2.empty(shape_tuple, dtype=np_dtype, **plan.storage_kwargs())
             return blosc2.full(shape_tuple, fill, dtype=np_dtype, **plan.storage_kwargs())
 
-        return cls._made(
-            shape_tuple,
-            np_dtype,
-            produce,
-            meta=meta,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            cparams=cparams,
-            dparams=dparams,
-            compressed=compressed,
-        )
+        return cls._made(shape_tuple, np_dtype, produce, meta, spec)
 
     @classmethod
-    def _from_values(
-        cls: type[M],
-        values: np.ndarray[Any, Any],
-        meta: Any,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
-    ) -> M:
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
-        image._set_array(  # type: ignore[attr-defined]
-            values,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
-        )
+    def _from_values(cls: type[M], values: np.ndarray[Any, Any], meta: Any, spec: StorageSpec) -> M:
+        image = cls(meta=meta)  # type: ignore[call-arg]
+        image._spec = spec  # type: ignore[attr-defined]
+        image._set_array(values)  # type: ignore[attr-defined]
         return image
 
     @classmethod
@@ -165,24 +117,19 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray with uninitialized values.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array.
             meta: Optional metadata; a dict is stored as ``meta.source``.
-            patch_size: Patch size hint for chunk/block optimization ("default": 192).
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters used when writing chunks.
-            dparams: Blosc2 decompression parameters used when reading chunks.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
-        return cls._filled(
-            shape, dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, None, meta, spec)
 
     @classmethod
     def zeros(
@@ -199,24 +146,19 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with zeros.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
-        return cls._filled(
-            shape, dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, 0, meta, spec)
 
     @classmethod
     def ones(
@@ -233,26 +175,21 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with ones.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array. If None, uses
                 ``blosc2.DEFAULT_FLOAT``.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
         dtype = blosc2.DEFAULT_FLOAT if dtype is None else dtype
-        return cls._filled(
-            shape, dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, 1, meta, spec)
 
     @classmethod
     def full(
@@ -270,27 +207,22 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with ``fill_value``.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             fill_value: Fill value used for all elements in the output.
             dtype: Numpy dtype for the output array. If None, inferred from
                 ``fill_value``.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
         dtype = np.asarray(fill_value).dtype if dtype is None else dtype
-        return cls._filled(
-            shape, dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
-            dparams, compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, fill_value, meta, spec)
 
     @classmethod
     def arange(
@@ -314,6 +246,9 @@ class Constructors:
         Behavior mirrors :func:`blosc2.arange` while also applying MLArray metadata
         and chunk/block optimization settings.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             start: Start of interval. If stop is None, this value is treated as
                 stop and start becomes 0.
@@ -323,12 +258,6 @@ class Constructors:
             shape: Target output shape. If None, the result is one-dimensional.
             c_order: Fill the shape in C order (row-major) if True, else Fortran order.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization (default None).
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -340,9 +269,8 @@ class Constructors:
             start, stop = 0, start
         values = np.arange(start, stop, 1 if step is None else step, dtype=dtype)
         values = _reshaped(values, shape, c_order, "arange(start, stop, step)")
-        return cls._from_values(
-            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(values, meta, spec)
 
     @classmethod
     def linspace(
@@ -367,6 +295,9 @@ class Constructors:
         Behavior mirrors :func:`blosc2.linspace` while also applying MLArray
         metadata and chunk/block optimization settings.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             start: Start value of the sequence.
             stop: End value of the sequence.
@@ -376,12 +307,6 @@ class Constructors:
             shape: Target output shape. If None, inferred from num.
             c_order: Fill the shape in C order (row-major) if True, else Fortran order.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization (default None).
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -396,9 +321,8 @@ class Constructors:
             num = int(np.prod(as_shape(shape)))
         values = np.linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype)
         values = _reshaped(values, shape, c_order, f"num={num}")
-        return cls._from_values(
-            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(values, meta, spec)
 
     @classmethod
     def asarray(
@@ -414,23 +338,12 @@ class Constructors:
     ) -> M:
         """Convert a NumPy array into an in-memory Blosc2-backed MLArray.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             array: Input array to convert to MLArray.
             meta: Optional metadata; a dict is stored as ``meta.source``.
-            patch_size: Patch size hint: an int for isotropic sizes or one value per
-                spatial axis; "default" means 192.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``); None
-                lets Blosc2 decide.
-            block_size: Explicit block size (only with ``patch_size=None``); None
-                lets Blosc2 decide.
-            cparams: Blosc2 compression parameters, or a preset name. If None,
-                chosen for the values (arrays of 4 MiB or more; see ``MLArray``),
-                otherwise the ``"fast"`` preset: LZ4 level 9 with byte shuffle
-                (LZ4HC level 8 without shuffle for one-byte data); ``"compact"``
-                makes smaller files that read slower.
-            dparams: Blosc2 decompression parameters. If None, defaults to
-                {'nthreads': 1}.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created MLArray instance.
@@ -446,9 +359,8 @@ class Constructors:
             raise ArgumentTypeError(
                 f"array: expected a NumPy ndarray, got {type(array).__name__}", path="array"
             )
-        return cls._from_values(
-            array, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(array, meta, spec)
 
     @classmethod
     def _like(
@@ -474,17 +386,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -493,10 +402,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, None, meta, spec)
 
     @classmethod
     def zeros_like(
@@ -513,17 +420,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray of zeros with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -532,10 +436,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, 0, meta, spec)
 
     @classmethod
     def ones_like(
@@ -552,17 +454,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray of ones with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -571,10 +470,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, 1, meta, spec)
 
     @classmethod
     def full_like(
@@ -592,18 +489,15 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with fill_value and shape of x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             fill_value: Fill value used for all elements in the output.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -612,7 +506,5 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
-            dparams, compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, fill_value, meta, spec)

@@ -1,4 +1,4 @@
-"""Blosc2 compression and decompression parameters: defaults, checks, JSON form."""
+"""Blosc2 compression and decompression parameters as given: checks, defaults, JSON form."""
 
 from __future__ import annotations
 
@@ -13,78 +13,15 @@ import numpy as np
 from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = [
-    "PRESETS",
-    "AutomaticPlan",
-    "CompressionPlan",
-    "compression_plan",
     "decompression_params",
+    "given_cparams",
     "params_to_json",
 ]
 
 DEFAULT_DECOMPRESSION_THREADS = 1
-L1_BLOCK_BUDGET = 40 * 1024
-"""Block budget of the fast preset: after the optimiser's 0.8 safety factor, blocks of
-up to 32 KiB, one L1 data cache (measured: 32 KiB float32 blocks read 4-12% faster than
-16 KiB ones, int16 the same; docs/benchmarks.md)."""
-L2_BLOCK_BUDGET = 160 * 1024
-"""Bytes an uncompressed block may take for the compact preset: most of an L2 cache."""
-PRESETS = ("fast", "compact")
-"""Named compression presets accepted wherever ``cparams`` is."""
 _CPARAMS_KEYS = frozenset(f.name for f in dataclasses.fields(blosc2.CParams))
 _DPARAMS_KEYS = frozenset(f.name for f in dataclasses.fields(blosc2.DParams))
 _RECORDED_CPARAMS = ("codec", "codec_meta", "clevel", "filters", "filters_meta", "use_dict")
-
-
-@dataclasses.dataclass(frozen=True)
-class CompressionPlan:
-    """How to compress one array.
-
-    Attributes:
-        cparams: Parameters for blosc2's ``cparams=`` arguments.
-        block_budget: Bytes an uncompressed block may take; the chunk/block
-            optimiser sizes blocks to it.
-    """
-
-    cparams: dict[str, Any]
-    block_budget: int
-
-
-@dataclasses.dataclass(frozen=True)
-class AutomaticPlan:
-    """No ``cparams`` given: the storage is chosen per array (:mod:`mlarray._autotune`).
-
-    Attributes:
-        fallback: The plan used where no choice can be made: no values to sample
-            (``empty``, ``create``), or a layout not driven by a patch size.
-    """
-
-    fallback: CompressionPlan
-
-
-def _preset(name: str, dtype: np.dtype[Any]) -> CompressionPlan:
-    """The codec, level and filters chosen by measurement for ``dtype`` (docs/benchmarks.md).
-
-    ``fast`` (the default): LZ4 level 9 with byte shuffle for multi-byte data
-    (compresses 4-5x faster than LZ4HC at 0.97x its ratio on CT, same decode
-    speed), LZ4HC level 8 without shuffle for one-byte data (label masks: the
-    shuffle of 1-byte items only costs decode time). ``compact`` trades read
-    speed for size: LZ4HC level 9 on unshuffled floats (values of a normalised
-    image repeat as whole 4-byte words), Zstandard level 3 with shuffle on
-    integers, Zstandard level 3 on bytes, with blocks sized to the L2 cache.
-    """
-    shuffle, plain = [blosc2.Filter.SHUFFLE], [blosc2.Filter.NOFILTER]
-    if name == "fast":
-        if dtype.itemsize == 1:
-            return CompressionPlan({"codec": blosc2.Codec.LZ4HC, "clevel": 8, "filters": plain},
-                                   L1_BLOCK_BUDGET)  # fmt: skip
-        return CompressionPlan({"codec": blosc2.Codec.LZ4, "clevel": 9, "filters": shuffle},
-                               L1_BLOCK_BUDGET)  # fmt: skip
-    if dtype.kind == "f":
-        return CompressionPlan({"codec": blosc2.Codec.LZ4HC, "clevel": 9, "filters": plain},
-                               L2_BLOCK_BUDGET)  # fmt: skip
-    filters = plain if dtype.itemsize == 1 else shuffle
-    return CompressionPlan({"codec": blosc2.Codec.ZSTD, "clevel": 3, "filters": filters},
-                           L2_BLOCK_BUDGET)  # fmt: skip
 
 
 def _as_dict(params: Any, kind: type, allowed: frozenset[str], name: str) -> dict[str, Any]:
@@ -168,45 +105,14 @@ def _integer(field: str, path: str, value: Any, low: int, high: int | None) -> i
     return int(value)
 
 
-def compression_plan(cparams: Any, dtype: np.dtype[Any]) -> CompressionPlan | AutomaticPlan:
-    """Return how to compress an array of ``dtype``.
-
-    ``cparams`` may name a preset (``"fast"`` or ``"compact"``) or give blosc2
-    parameters; given parameters win over the ``fast`` preset's. Without
-    ``cparams`` the storage is chosen per array (an :class:`AutomaticPlan`, with the
-    ``fast`` preset where no choice can be made). Compression uses every core
-    (``blosc2.nthreads``) unless told otherwise.
-
-    Args:
-        cparams: None, a preset name, a dict of ``blosc2.CParams`` fields, or a
-            ``blosc2.CParams``.
-        dtype: The dtype of the array to compress.
-
-    Returns:
-        The plan: blosc2 parameters and the block size budget, or the automatic plan.
+def given_cparams(cparams: Any) -> dict[str, Any]:
+    """Return compression parameters given as a dict or ``blosc2.CParams``, checked.
 
     Raises:
-        ArgumentTypeError: If ``cparams`` is not one of the accepted types.
-        ArgumentValueError: If it names an unknown preset or keys blosc2 does not know.
+        ArgumentTypeError: If ``cparams`` is neither, or a value has the wrong type.
+        ArgumentValueError: If a key is unknown to blosc2 or a value out of range.
     """
-    if isinstance(cparams, str):
-        if cparams not in PRESETS:
-            raise ArgumentValueError(
-                f"cparams: unknown preset {cparams!r}; expected one of {list(PRESETS)}, "
-                "a dict or a blosc2.CParams",
-                path="cparams",
-            )
-        plan, given = _preset(cparams, dtype), {}
-    elif cparams is None:
-        fast = compression_plan("fast", dtype)
-        assert isinstance(fast, CompressionPlan)
-        return AutomaticPlan(fast)
-    else:
-        plan = _preset("fast", dtype)
-        given = _as_dict(cparams, blosc2.CParams, _CPARAMS_KEYS, "cparams")
-    params = {**plan.cparams, "nthreads": blosc2.nthreads, **given, "typesize": dtype.itemsize}
-    params.setdefault("filters_meta", [0] * len(params["filters"]))
-    return CompressionPlan(params, plan.block_budget)
+    return _as_dict(cparams, blosc2.CParams, _CPARAMS_KEYS, "cparams")
 
 
 def decompression_params(dparams: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
+from mlarray._storage import StorageSpec
 from mlarray.errors import MLArrayFileError
 from mlarray.meta import Meta
 from mlarray_meta.meta import meta_from_file
@@ -31,9 +32,8 @@ class Picklable:
     _pending: Any
     _read_only: bool
     _frame_borrowed: bool
-    _dparams: dict[str, Any]
+    _spec: StorageSpec
     _plan: Any
-    _cparams_arg: Any
 
     if TYPE_CHECKING:  # provided by MLArray
 
@@ -46,7 +46,7 @@ class Picklable:
         @property
         def meta(self) -> Meta: ...
 
-        def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None: ...
+        def _init_state(self, meta: Meta, spec: StorageSpec) -> None: ...
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle support, for dataloader workers started with ``spawn``.
@@ -60,7 +60,7 @@ class Picklable:
             MLArrayFileError: For a file opened for writing: a second process writing
                 the same file in place would corrupt it.
         """
-        state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
+        state = {"meta": self.meta.to_mapping(), "dparams": self._spec.dparams}
         reads_file = self._pending is not None or self._read_only or self._frame_borrowed
         if self.filepath is not None and self.shape is not None and reads_file:
             if self._session is not None:
@@ -78,7 +78,7 @@ class Picklable:
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
             data = data.to_cframe()
-        return {**state, "data": data, "plan": self._plan, "cparams": self._cparams_arg}
+        return {**state, "data": data, "plan": self._plan, "spec": self._spec}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         meta = meta_from_file(state["meta"], source="an unpickled MLArray", warn=False)
@@ -93,9 +93,9 @@ class Picklable:
             self.__dict__.update(opened.__dict__)
             self._meta = meta
             return
-        self._init_state(meta, state["cparams"], state["dparams"])
+        self._init_state(meta, state["spec"])
         data = state["data"]
         if isinstance(data, bytes):
             data = blosc2.ndarray_from_cframe(data, copy=True)
-            data.schunk.dparams = blosc2.DParams(**self._dparams)
+            data.schunk.dparams = blosc2.DParams(**self._spec.dparams)
         self._store, self._plan = data, state["plan"]

@@ -1,40 +1,114 @@
-"""How an array is stored: its storage plan (chunk/block/patch sizes, Blosc2 parameters)."""
+"""How an array is stored: the storage arguments as one specification, planned per array.
+
+Every way of making an array (``MLArray(array)``, :meth:`~mlarray.MLArray.create`,
+:meth:`~mlarray.MLArray.compress` and the constructors ``zeros``, ``asarray`` ...)
+takes the same storage arguments. They become one :class:`StorageSpec` (with
+:meth:`StorageSpec.of`), and :meth:`StorageSpec.plan` turns it into the
+:class:`StoragePlan` of one array: its chunks, blocks and Blosc2 parameters. This
+is the only place that reads the storage arguments:
+
+* ``patch_size``: the patch read most often, which the chunk and block shapes are
+  optimised for (:mod:`mlarray.chunking`): ``"default"`` (192 per spatial axis), an
+  int for every spatial axis, one int per spatial axis, or None to use
+  ``chunk_size``/``block_size`` (or let Blosc2 choose).
+* ``chunk_size``, ``block_size``: explicit chunk and block shapes (an int for every
+  axis, or one per axis), only with ``patch_size=None``.
+* ``cparams``: Blosc2 compression parameters (a dict or ``blosc2.CParams``, laid
+  over the ``"fast"`` preset), or a preset name: ``"fast"`` (LZ4 with shuffle, LZ4HC
+  for one-byte data) or ``"compact"`` (smaller files, slower reads). None chooses
+  codec, filter and layout per array for arrays of 4 MiB or more (the automatic
+  choice, :mod:`mlarray._autotune`) and the ``"fast"`` preset otherwise.
+* ``dparams``: Blosc2 decompression parameters (one thread unless given).
+* ``compressed``: keep the array Blosc2-compressed in memory (True) or as a NumPy
+  array (False); saving always writes a compressed file.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import blosc2
 import numpy as np
 
-from mlarray._autotune import StorageChoice, automatic_choice, keep_record
-from mlarray._params import AutomaticPlan, CompressionPlan, params_to_json
-from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, resolve_layout
-from mlarray.errors import ArgumentTypeError, LayoutError, MLArrayError
-from mlarray.meta import Meta, MetaBlosc2
-from mlarray_meta._base import managed_writes
+from mlarray._autotune import StorageChoice, automatic_choice
+from mlarray._limits import check_limits, check_storable, within_limits
+from mlarray._params import decompression_params, given_cparams
+from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, Layout, resolve_layout
+from mlarray.errors import ArgumentValueError
+from mlarray.meta import Meta
 
 __all__ = [
-    "MAX_CHUNK_BYTES",
-    "MAX_CHUNKS",
+    "COMPACT",
+    "FAST",
+    "L1_BLOCK_BUDGET",
+    "L2_BLOCK_BUDGET",
+    "PRESETS",
+    "Preset",
     "StoragePlan",
-    "check_storable",
-    "creation_errors",
-    "fit_patch_to_labels",
-    "plan_storage",
-    "record_storage",
+    "StorageSpec",
     "requested_patch",
 ]
 
-MAX_CHUNK_BYTES = 2**31 - 1 - 32
-"""Largest chunk blosc2 compresses: its buffer size limit (``BLOSC2_MAX_BUFFERSIZE``)."""
-MAX_CHUNKS = MAX_CHUNK_BYTES // 8
-"""Most chunks one array may have: their index (8 bytes each) is stored as one chunk."""
+L1_BLOCK_BUDGET = 40 * 1024
+"""Block budget of the fast preset: after the optimiser's 0.8 safety factor, blocks of
+up to 32 KiB, one L1 data cache (measured: 32 KiB float32 blocks read 4-12% faster than
+16 KiB ones, int16 the same; docs/benchmarks.md)."""
+L2_BLOCK_BUDGET = 160 * 1024
+"""Bytes an uncompressed block may take for the compact preset: most of an L2 cache."""
+
+_SHUFFLE, _PLAIN = [blosc2.Filter.SHUFFLE], [blosc2.Filter.NOFILTER]
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named storage specification: codec, level and filters per dtype, and a block budget.
+
+    Attributes:
+        name: The name given as ``cparams`` (``"fast"``, ``"compact"``).
+        settings: The codec, level and filters for a dtype.
+        block_budget: Bytes an uncompressed block may take; the chunk/block
+            optimiser sizes blocks to it.
+    """
+
+    name: str
+    settings: Callable[[np.dtype[Any]], dict[str, Any]]
+    block_budget: int
+
+
+FAST = Preset(
+    "fast",
+    lambda dtype: (
+        {"codec": blosc2.Codec.LZ4HC, "clevel": 8, "filters": _PLAIN}
+        if dtype.itemsize == 1
+        else {"codec": blosc2.Codec.LZ4, "clevel": 9, "filters": _SHUFFLE}
+    ),
+    L1_BLOCK_BUDGET,
+)
+"""The default: LZ4 level 9 with byte shuffle for multi-byte data (compresses 4-5x
+faster than LZ4HC at 0.97x its ratio on CT, same decode speed), LZ4HC level 8 without
+shuffle for one-byte data (label masks: the shuffle of 1-byte items only costs decode
+time); measured in docs/benchmarks.md."""
+COMPACT = Preset(
+    "compact",
+    lambda dtype: (
+        {"codec": blosc2.Codec.LZ4HC, "clevel": 9, "filters": _PLAIN}
+        if dtype.kind == "f"
+        else {
+            "codec": blosc2.Codec.ZSTD,
+            "clevel": 3,
+            "filters": _PLAIN if dtype.itemsize == 1 else _SHUFFLE,
+        }
+    ),
+    L2_BLOCK_BUDGET,
+)
+"""Read speed traded for size: LZ4HC level 9 on unshuffled floats (values of a
+normalised image repeat as whole 4-byte words), Zstandard level 3 with shuffle on
+integers, Zstandard level 3 on bytes, with blocks sized to the L2 cache."""
+PRESETS = {preset.name: preset for preset in (FAST, COMPACT)}
+"""The presets accepted wherever ``cparams`` is, by name."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +124,7 @@ class StoragePlan:
         cparams: Blosc2 compression parameters.
         dparams: Blosc2 decompression parameters.
         choice: The automatic storage choice that gave chunks, blocks and
-            cparams (recorded in the file by :func:`record_storage`), or None.
+            cparams (recorded in the file), or None.
     """
 
     chunk_size: tuple[int, ...] | None
@@ -83,174 +157,196 @@ class StoragePlan:
         return blosc2.asarray(np.ascontiguousarray(array), **kwargs)
 
     @classmethod
-    def from_store(cls, store: Any, meta: Meta, dparams: dict[str, Any]) -> StoragePlan:
-        """Describe the storage of an existing Blosc2 NDArray."""
-        patch = meta.blosc2.patch_size
+    def from_store(
+        cls, store: Any, patch_size: Sequence[float] | None, dparams: dict[str, Any]
+    ) -> StoragePlan:
+        """Describe the storage of an existing Blosc2 NDArray, asked for with ``patch_size``."""
         return cls(
             chunk_size=tuple(store.chunks),
             block_size=tuple(store.blocks),
-            patch_size=None if patch is None else tuple(patch),
-            cparams=_cparams_dict(store.schunk.cparams),
+            patch_size=None if patch_size is None else tuple(patch_size),  # type: ignore[arg-type]
+            cparams=cparams_dict(store.schunk.cparams),
             dparams=dparams,
         )
 
 
-def _cparams_dict(cparams: Any) -> dict[str, Any]:
+def cparams_dict(cparams: Any) -> dict[str, Any]:
+    """The fields of a ``blosc2.CParams`` as a dict."""
     return {f.name: getattr(cparams, f.name) for f in dataclasses.fields(cparams)}
 
 
-def check_storable(dtype: np.dtype[Any]) -> None:
-    """Refuse dtypes a ``.mla`` file does not store: Python objects, structured records.
+@dataclasses.dataclass(frozen=True)
+class StorageSpec:
+    """The storage arguments of one call, as given (see the module docstring).
 
-    Raises:
-        ArgumentTypeError: ``dtype`` holds objects, fields or sub-arrays.
+    ``cparams`` is kept as given and checked when an array is planned (a
+    specification without an array never needs it); ``dparams`` is checked at once.
+
+    Attributes:
+        patch_size: ``"default"``, an int, one int per spatial axis, or None.
+        chunk_size: Explicit chunk size, or None.
+        block_size: Explicit block size, or None.
+        cparams: None (automatic choice), a preset name, a dict or ``blosc2.CParams``.
+        dparams: Blosc2 decompression parameters, checked.
+        compressed: Keep the array compressed in memory.
     """
-    if dtype.hasobject:
-        raise ArgumentTypeError(
-            f"dtype {dtype}: arrays of Python objects cannot be stored; use a numeric dtype",
-            path="dtype",
+
+    patch_size: Any = "default"
+    chunk_size: Any = None
+    block_size: Any = None
+    cparams: Any = None
+    dparams: dict[str, Any] = dataclasses.field(default_factory=lambda: decompression_params(None))
+    compressed: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        patch_size: Any = "default",
+        chunk_size: Any = None,
+        block_size: Any = None,
+        cparams: Any = None,
+        dparams: Any = None,
+        compressed: bool = True,
+    ) -> StorageSpec:
+        """The specification of the storage arguments, in the order of the public signatures.
+
+        Raises:
+            ArgumentTypeError: If ``dparams`` is not a dict or ``blosc2.DParams``.
+            ArgumentValueError: If ``dparams`` holds keys or values blosc2 refuses.
+        """
+        return cls(
+            patch_size, chunk_size, block_size, cparams, decompression_params(dparams), compressed
         )
-    if dtype.names is not None or dtype.subdtype is not None:
-        raise ArgumentTypeError(
-            f"dtype {dtype}: structured dtypes (fields or sub-arrays) cannot be stored in a "
-            ".mla file; store each field as an array of its own",
-            path="dtype",
+
+    def compression(self, dtype: np.dtype[Any]) -> tuple[dict[str, Any], int]:
+        """The Blosc2 compression parameters and block budget for ``dtype``.
+
+        Given parameters are laid over the ``fast`` preset's; without ``cparams``
+        this is the fallback of the automatic choice (the ``fast`` preset).
+        Compression uses every core (``blosc2.nthreads``) unless told otherwise.
+
+        Raises:
+            ArgumentTypeError: If ``cparams`` is not one of the accepted types.
+            ArgumentValueError: If it names an unknown preset or keys blosc2 does not know.
+        """
+        preset, given = FAST, {}
+        if isinstance(self.cparams, str):
+            if self.cparams not in PRESETS:
+                raise ArgumentValueError(
+                    f"cparams: unknown preset {self.cparams!r}; expected one of "
+                    f"{list(PRESETS)}, a dict or a blosc2.CParams",
+                    path="cparams",
+                )
+            preset = PRESETS[self.cparams]
+        else:
+            given = given_cparams(self.cparams)
+        params = {
+            **preset.settings(dtype),
+            "nthreads": blosc2.nthreads,
+            **given,
+            "typesize": dtype.itemsize,
+        }
+        params.setdefault("filters_meta", [0] * len(params["filters"]))
+        return params, preset.block_budget
+
+    def plan(
+        self,
+        meta: Meta,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        *,
+        values: np.ndarray[Any, Any] | None = None,
+    ) -> StoragePlan:
+        """Plan the storage of an array of ``shape`` and ``dtype`` described by ``meta``.
+
+        Without ``cparams`` and with the array's ``values``, a layout driven by a
+        patch size is tuned to them (:func:`mlarray._autotune.automatic_choice`):
+        codec, level, filter and block shape chosen per array. Without values, or
+        for other layouts, the ``fast`` preset applies.
+
+        Without axis labels, a 4D array's first axis counts as non-spatial for the
+        optimiser (channels or time first, as nnU-Net stores them). An empty array
+        (a zero-length axis) left to Blosc2 gets one chunk of side ``max(1, side)``.
+        The patch size recorded is the one asked for (see :func:`requested_patch`).
+
+        Raises:
+            ArgumentTypeError: If ``dtype`` cannot be stored, or a storage argument
+                has the wrong type.
+            ArgumentValueError: If a storage argument has an unusable value.
+            LayoutError: If patch/chunk/block arguments are inconsistent, or make
+                chunks or a chunk count beyond blosc2's limits (RuntimeError).
+            NotImplementedError: If an explicit patch size is given for a number of
+                spatial axes the optimiser does not support (UnsupportedLayoutError).
+        """
+        cparams, block_budget = self.compression(dtype)
+        check_storable(dtype)
+        labelled = meta.spatial.axis_labels is not None
+        mask = meta.spatial.spatial_axis_mask if labelled else None
+        layout = self._layout(shape, dtype, mask, block_budget)
+        plan = StoragePlan(
+            chunk_size=layout.chunk_size,
+            block_size=layout.block_size,
+            patch_size=requested_patch(
+                self.patch_size,
+                self.chunk_size,
+                self.block_size,
+                spatial_axes=sum(meta.spatial.spatial_axis_mask or ()),
+            ),
+            cparams=cparams,
+            dparams=self.dparams,
         )
-
-
-def _check_limits(shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]) -> None:
-    chunk_bytes = math.prod(chunks) * dtype.itemsize
-    if chunk_bytes > MAX_CHUNK_BYTES:
-        raise LayoutError(
-            f"chunks {list(chunks)} of {dtype} take {chunk_bytes} bytes each; blosc2 compresses "
-            f"at most {MAX_CHUNK_BYTES} bytes (2 GiB) per chunk: use smaller chunks"
-        )
-    count = math.prod(-(-side // chunk) for side, chunk in zip(shape, chunks, strict=True))
-    if count > MAX_CHUNKS:
-        raise LayoutError(
-            f"shape {list(shape)} in chunks of {list(chunks)} makes {count} chunks; blosc2 "
-            f"stores at most {MAX_CHUNKS} per array (their index, 8 bytes per chunk, is one "
-            "chunk of at most 2 GiB): use larger chunks (chunk_size) or a smaller array"
-        )
-
-
-@contextmanager
-def creation_errors(
-    shape: tuple[int, ...], dtype: np.dtype[Any], plan: StoragePlan | None
-) -> Iterator[None]:
-    """Turn blosc2's failure to build an array into a :class:`LayoutError` saying which."""
-    try:
-        yield
-    except MLArrayError:
-        raise
-    except (RuntimeError, ValueError, MemoryError) as exc:
-        how = "" if plan is None else f", chunks {plan.chunk_size}, codec {plan.codec}"
-        raise LayoutError(
-            f"blosc2 cannot build an array of shape {list(shape)}, dtype {dtype}{how}: "
-            f"{type(exc).__name__}: {exc} (is the codec available for this data?)"
-        ) from exc
-
-
-def plan_storage(
-    meta: Meta,
-    shape: tuple[int, ...],
-    dtype: np.dtype[Any],
-    *,
-    patch_size: Any,
-    chunk_size: Any,
-    block_size: Any,
-    compression: CompressionPlan | AutomaticPlan,
-    dparams: dict[str, Any],
-    values: np.ndarray[Any, Any] | None = None,
-) -> StoragePlan:
-    """Plan the storage of a new array from the user's storage arguments.
-
-    With an :class:`AutomaticPlan` and the array's ``values``, a layout driven by
-    a patch size is tuned to them (:func:`mlarray._autotune.automatic_choice`):
-    codec, level, filter and block shape chosen per array. Without values, or for
-    other layouts, the plan's fallback applies.
-
-    Without axis labels, a 4D array's first axis counts as non-spatial for the
-    optimiser (channels or time first, as nnU-Net stores them). An empty array
-    (a zero-length axis) left to Blosc2 gets one chunk of side ``max(1, side)``.
-    The patch size recorded is the one asked for (see :func:`requested_patch`).
-
-    Raises:
-        ArgumentTypeError: If ``dtype`` cannot be stored (see :func:`check_storable`).
-        LayoutError: If patch/chunk/block arguments are inconsistent, or make chunks
-            or a chunk count beyond blosc2's limits (RuntimeError).
-        NotImplementedError: If an explicit patch size is given for a number of
-            spatial axes the optimiser does not support (UnsupportedLayoutError).
-    """
-    check_storable(dtype)
-    fixed = compression.fallback if isinstance(compression, AutomaticPlan) else compression
-    labelled = meta.spatial.axis_labels is not None
-    mask = meta.spatial.spatial_axis_mask if labelled else None
-    try:
-        resolved = resolve_layout(
-            shape,
-            dtype.itemsize,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            spatial_axis_mask=mask,
-            block_budget=fixed.block_budget,
-        )
-    except NotImplementedError:
-        if patch_size != "default":
-            raise
-        # The default patch is a hint, not a demand: arrays the optimiser does not
-        # cover (1D, 5D+, several non-spatial axes) get Blosc2's own layout.
-        resolved = resolve_layout(shape, dtype.itemsize, patch_size=None)
-    if 0 in shape and resolved.chunk_size is None:
-        # Blosc2 would choose zero-sized chunks for an empty array, which the layout
-        # metadata (and readers of the file) refuse: one chunk spans the other axes.
-        unit = tuple(max(1, side) for side in shape)
-        resolved = dataclasses.replace(resolved, chunk_size=unit, block_size=unit)
-    if resolved.chunk_size is not None:
-        _check_limits(shape, dtype, resolved.chunk_size)
-    plan = StoragePlan(
-        chunk_size=resolved.chunk_size,
-        block_size=resolved.block_size,
-        patch_size=requested_patch(
-            patch_size,
-            chunk_size,
-            block_size,
-            spatial_axes=sum(meta.spatial.spatial_axis_mask or ()),
-        ),
-        cparams=fixed.cparams,
-        dparams=dparams,
-    )
-    if isinstance(compression, AutomaticPlan) and values is not None:
+        if self.cparams is not None or values is None:
+            return plan
         choice = automatic_choice(
             values,
-            patch=resolved.patch_size,
+            patch=layout.patch_size,
             mask=mask,
             requested_patch=plan.patch_size,
-            meta_mask=meta.spatial.spatial_axis_mask if labelled else None,
+            meta_mask=mask,
         )
-        if choice is not None and _within_limits(
-            shape, dtype, choice.chosen.candidate.layout.chunks
-        ):
-            chosen = choice.chosen.candidate
-            cparams = chosen.cparams(dtype.itemsize) | {"nthreads": fixed.cparams["nthreads"]}
-            return dataclasses.replace(
-                plan,
-                chunk_size=chosen.layout.chunks,
-                block_size=chosen.layout.blocks,
-                cparams=cparams,
-                choice=choice,
+        if choice is None or not within_limits(shape, dtype, choice.chosen.candidate.layout.chunks):
+            return plan
+        chosen = choice.chosen.candidate
+        return dataclasses.replace(
+            plan,
+            chunk_size=chosen.layout.chunks,
+            block_size=chosen.layout.blocks,
+            cparams=chosen.cparams(dtype.itemsize) | {"nthreads": cparams["nthreads"]},
+            choice=choice,
+        )
+
+    def _layout(
+        self,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        mask: list[bool] | None,
+        block_budget: int,
+    ) -> Layout:
+        """The chunk and block shapes the size arguments give, checked against blosc2's limits."""
+        try:
+            layout = resolve_layout(
+                shape,
+                dtype.itemsize,
+                patch_size=self.patch_size,
+                chunk_size=self.chunk_size,
+                block_size=self.block_size,
+                spatial_axis_mask=mask,
+                block_budget=block_budget,
             )
-    return plan
-
-
-def _within_limits(shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]) -> bool:
-    """Whether blosc2 can store ``shape`` in chunks of ``chunks`` (see ``_check_limits``)."""
-    try:
-        _check_limits(shape, dtype, chunks)
-    except LayoutError:
-        return False
-    return True
+        except NotImplementedError:
+            if self.patch_size != "default":
+                raise
+            # The default patch is a hint, not a demand: arrays the optimiser does not
+            # cover (1D, 5D+, several non-spatial axes) get Blosc2's own layout.
+            layout = resolve_layout(shape, dtype.itemsize, patch_size=None)
+        if 0 in shape and layout.chunk_size is None:
+            # Blosc2 would choose zero-sized chunks for an empty array, which the layout
+            # metadata (and readers of the file) refuse: one chunk spans the other axes.
+            unit = tuple(max(1, side) for side in shape)
+            layout = dataclasses.replace(layout, chunk_size=unit, block_size=unit)
+        if layout.chunk_size is not None:
+            check_limits(shape, dtype, layout.chunk_size)
+        return layout
 
 
 def requested_patch(
@@ -278,47 +374,3 @@ def requested_patch(
     if isinstance(patch_size, Sequence | np.ndarray):
         return tuple(int(side) for side in patch_size)
     return (int(patch_size),) * spatial_axes
-
-
-def record_storage(meta: Meta, plan: StoragePlan, store: Any) -> None:
-    """Write the storage actually used by ``store`` into ``meta.blosc2``.
-
-    A Blosc2 ``store`` also gets the record of the automatic choice, when the
-    layout came from one, stored so that the standard library reads it.
-    """
-    compressed = isinstance(store, blosc2.NDArray)
-    if compressed:
-        keep_record(store, plan.choice)
-    chunks = tuple(store.chunks) if compressed else plan.chunk_size
-    blocks = tuple(store.blocks) if compressed else plan.block_size
-    cparams = _cparams_dict(store.schunk.cparams) if compressed else plan.cparams
-    patch = _fitted_patch(plan.patch_size, meta)
-    with managed_writes():
-        meta.blosc2 = MetaBlosc2(
-            chunk_size=None if chunks is None else list(chunks),
-            block_size=None if blocks is None else list(blocks),
-            patch_size=None if patch is None else list(patch),
-            cparams=params_to_json(cparams, compression=True),
-            dparams=params_to_json(plan.dparams, compression=False),
-        )
-
-
-def fit_patch_to_labels(meta: Meta) -> None:
-    """Fit ``meta.blosc2.patch_size`` to the spatial axes after the axes were relabelled."""
-    patch = meta.blosc2.patch_size
-    fitted = _fitted_patch(None if patch is None else tuple(patch), meta)
-    if fitted != (None if patch is None else tuple(patch)):
-        with managed_writes():
-            meta.blosc2.patch_size = None if fitted is None else list(fitted)
-
-
-def _fitted_patch(patch: tuple[int, ...] | None, meta: Meta) -> tuple[int, ...] | None:
-    """``patch`` with one value per spatial axis of ``meta`` (0.0.54 refuses other files).
-
-    When the axes were relabelled since the layout was chosen, an isotropic request
-    (the default, or an int) is spread over the new spatial axes; any other is dropped.
-    """
-    mask = meta.spatial.spatial_axis_mask
-    if patch is None or mask is None or len(patch) == sum(mask):
-        return patch
-    return (patch[0],) * sum(mask) if patch and len(set(patch)) == 1 else None

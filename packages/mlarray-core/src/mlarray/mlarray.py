@@ -19,8 +19,8 @@ from mlarray._file_metadata import metadata_edited, write_file_metadata
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
 from mlarray._labels import check_label_store
+from mlarray._limits import check_storable, creation_errors
 from mlarray._opened import MappedFile, OpenedFile, load_checked, open_file
-from mlarray._params import compression_plan, decompression_params
 from mlarray._paths import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
@@ -33,14 +33,8 @@ from mlarray._paths import (
 from mlarray._pickling import Picklable
 from mlarray._spatial_properties import SpatialProperties, apply_explicit
 from mlarray._staging import atomic_write
-from mlarray._storage import (
-    StoragePlan,
-    check_storable,
-    creation_errors,
-    fit_patch_to_labels,
-    plan_storage,
-    record_storage,
-)
+from mlarray._storage import StoragePlan, StorageSpec
+from mlarray._storage_record import fit_patch_to_labels, record_storage
 from mlarray.errors import (
     ArgumentTypeError,
     FileFormatError,
@@ -121,24 +115,19 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> None:
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
         if isinstance(array, (str, os.PathLike)):
-            self._init_state(Meta(), cparams, dparams)
+            self._init_state(Meta(), spec)
             self._adopt(type(self).load(array, dparams=dparams, compressed=compressed))
             self._apply_arguments(meta, spacing, origin, direction, affine, axis_labels, copy)
             return
-        self._init_state(coerce_meta(meta), cparams, dparams)
+        self._init_state(coerce_meta(meta), spec)
         self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
         if array is not None:
-            self._set_array(
-                as_ndarray(array),
-                patch_size=patch_size,
-                chunk_size=chunk_size,
-                block_size=block_size,
-                compressed=compressed,
-            )
+            self._set_array(as_ndarray(array))
 
     # ------------------------------------------------------------------ set-up
-    def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
+    def _init_state(self, meta: Meta, spec: StorageSpec) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
         self._meta = meta
         self._store_value: Any = None
@@ -153,14 +142,13 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         self._file_path: Path | None = None  # the file attached, see ``filepath``
         self.mode: str | None = None
         self.mmap_mode: str | None = None
-        self._cparams_arg = cparams
-        self._dparams = decompression_params(dparams)
+        self._spec = spec  # the storage arguments, for arrays made from now on
 
     @classmethod
-    def _from_file(cls, meta: Meta, dparams: Any) -> MLArray:
+    def _from_file(cls, meta: Meta, spec: StorageSpec) -> MLArray:
         """A blank instance for :meth:`open`/:meth:`load` (skips argument handling)."""
         image = cls.__new__(cls)
-        image._init_state(meta, None, dparams)
+        image._init_state(meta, spec)
         return image
 
     def _adopt(self, other: MLArray) -> None:
@@ -203,24 +191,12 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             # Explicit arguments win; MetaSpatial.copy_from keeps their geometry form.
             self.meta.copy_from(copy.meta)
 
-    def _set_array(
-        self,
-        array: np.ndarray[Any, Any],
-        *,
-        patch_size: Any,
-        chunk_size: Any,
-        block_size: Any,
-        compressed: bool,
-    ) -> None:
-        """Attach ``array`` (compressing it unless ``compressed`` is False)."""
+    def _set_array(self, array: np.ndarray[Any, Any]) -> None:
+        """Attach ``array``, stored as the storage arguments say."""
         self._attach_new(
             array.shape,
             array.dtype,
             lambda plan: array if plan is None else plan.compress(array),
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
             values=array,
         )
 
@@ -230,10 +206,6 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         dtype: np.dtype[Any],
         produce: Callable[[StoragePlan | None], Any],
         *,
-        patch_size: Any,
-        chunk_size: Any,
-        block_size: Any,
-        compressed: bool,
         values: np.ndarray[Any, Any] | None = None,
     ) -> None:
         """Plan the storage of a new array and attach what ``produce`` makes.
@@ -241,23 +213,16 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         ``produce(plan)`` returns a Blosc2 NDArray stored as planned;
         ``produce(None)`` returns a NumPy array (``compressed=False``). The
         array's ``values``, when known, let the storage be chosen for them.
+        The storage arguments are those of ``self._spec``.
         """
         with managed_writes():
             self.meta.spatial.shape = list(shape)
             self.meta._has_array.set(True)
-        self._plan = plan_storage(
-            self.meta,
-            shape,
-            dtype,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compression=compression_plan(self._cparams_arg, dtype),
-            dparams=self._dparams,
-            values=values,
-        )
-        with creation_errors(shape, dtype, self._plan if compressed else None):
-            self._store = produce(self._plan if compressed else None)
+        plan = self._plan = self._spec.plan(self.meta, shape, dtype, values=values)
+        compressed = self._spec.compressed
+        how = f", chunks {plan.chunk_size}, codec {plan.codec}" if compressed else ""
+        with creation_errors(shape, dtype, how):
+            self._store = produce(plan if compressed else None)
         self._frame_borrowed = False
         record_storage(self.meta, self._plan, self._store)
 
@@ -312,7 +277,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             check_writable(path)
         opened = open_file(path, mapped=writable or mmap_mode is not None)
         header = opened.header
-        image = cls._from_file(header.meta, decompression_params(dparams))
+        image = cls._from_file(header.meta, StorageSpec.of(dparams=dparams))
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
         image._pending = image._opened = opened
@@ -322,8 +287,8 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             with managed_writes():
                 if meta.spatial.shape is None:  # files written by other tools
                     meta.spatial.shape = list(header.shape)
-                if meta.blosc2.dparams != image._dparams:  # record what reads will use
-                    meta.blosc2.dparams = image._dparams
+                if meta.blosc2.dparams != image._spec.dparams:  # record what reads will use
+                    meta.blosc2.dparams = image._spec.dparams
         if writable:
             assert isinstance(opened, MappedFile)
             image._start_session(opened)
@@ -356,7 +321,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         pending, self._pending = self._pending, None
         assert pending is not None
         assert self._file_path is not None
-        store = pending.array(self._dparams)
+        store = pending.array(self._spec.dparams)
         self._attach_file(self._file_path, store)
         self._frame_borrowed = isinstance(pending, MappedFile)
         if self._verify_reads and self._store_value is not None:
@@ -415,7 +380,14 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         path = check_mla_path(filepath, must_exist=False)
         check_mode(mode, CREATE_MODES, "mode", "creating")
         check_mode(mmap_mode, CREATE_MMAP_MODES, "mmap_mode", "creating")
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)
+        image = cls(
+            meta=meta,
+            patch_size=patch_size,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            cparams=cparams,
+            dparams=dparams,
+        )
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
 
         def produce(plan: StoragePlan | None) -> Any:
@@ -425,15 +397,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             )
             return store
 
-        image._attach_new(
-            shape_tuple,
-            np_dtype,
-            produce,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=True,
-        )
+        image._attach_new(shape_tuple, np_dtype, produce)
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
         close_at_exit(image)
         return image
@@ -469,9 +433,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 (ChecksumError, naming the chunk and region).
         """
         path = check_mla_path(filepath, must_exist=True)
-        dparams = decompression_params(dparams)
-        header, store = load_checked(path, dparams=dparams)
-        image = cls._from_file(header.meta, dparams)
+        spec = StorageSpec.of(dparams=dparams)
+        header, store = load_checked(path, dparams=spec.dparams)
+        image = cls._from_file(header.meta, spec)
         image._attach_file(path, store)
         image._file_path = None
         image._frame_borrowed = True
@@ -503,7 +467,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 meta.spatial.shape = shape
         blosc2_meta = meta.blosc2
         recorded = (blosc2_meta.chunk_size, blosc2_meta.block_size, blosc2_meta.dparams)
-        actual = (list(store.chunks), list(store.blocks), self._dparams)
+        actual = (list(store.chunks), list(store.blocks), self._spec.dparams)
         if recorded != actual:
             # Other dparams, or a file written by another tool: record what is in use.
             record_storage(meta, self._storage_plan(), store)
@@ -511,7 +475,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     def _storage_plan(self) -> StoragePlan:
         """How the array is (or will be) compressed; read from the store when unknown."""
         if self._plan is None:
-            self._plan = StoragePlan.from_store(self._store, self.meta, self._dparams)
+            self._plan = StoragePlan.from_store(
+                self._store, self.meta.blosc2.patch_size, self._spec.dparams
+            )
         return self._plan
 
     def save(self, filepath: PathLike) -> None:
@@ -550,7 +516,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             self._storage_plan().compress(self._store, urlpath=path)
         else:
             self._store.save(str(path), mode="w")
-        written = blosc2.open(str(path), mode="a", dparams=self._dparams)
+        written = blosc2.open(str(path), mode="a", dparams=self._spec.dparams)
         if self._store is not None:
             # meta.blosc2 describes the bytes written, also for NumPy-backed data
             # (whose record so far held only the requested parameters).
@@ -617,7 +583,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         """Store the edit of ``session``; a failed write ends the handle's use of the file."""
         self._verifier = None
         try:
-            session.commit(self.meta, self._dparams)
+            session.commit(self.meta, self._spec.dparams)
         except MLArrayFileError:
             self._release()
             raise
@@ -683,16 +649,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             TypeError: If no array data is loaded.
         """
         array = self._decompressed()
-        self._cparams_arg = cparams
-        self._dparams = decompression_params(dparams)
+        self._spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams)
         self._detach()
-        self._set_array(
-            array,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=True,
-        )
+        self._set_array(array)
 
     def decompress(self) -> None:
         """Decompress this MLArray in-place to a NumPy-backed array.
@@ -825,7 +784,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             store[key] = value
             return
         try:
-            store = session.working_copy(self._dparams)
+            store = session.working_copy(self._spec.dparams)
             if store is not self._store_value:
                 self._store, self._frame_borrowed = store, False
             with session.writing("writing to the array"):

@@ -105,7 +105,7 @@ def build_index(
         if session is not None:  # an open edit: the index goes into its working copy
             if target.shape is None:
                 raise NoArrayError(f"{target.filepath}: the file holds no array")
-            store = session.working_copy(target._dparams)
+            store = session.working_copy(target._spec.dparams)
             return _compute_and_store(store, None, seed, rule, str(target.filepath))
         target = target.filepath
     path = check_mla_path(target, must_exist=True)
