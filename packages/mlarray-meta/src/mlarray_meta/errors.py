@@ -19,8 +19,12 @@ __all__ = [
     "MetaCompatibilityWarning",
     "MetaTypeError",
     "MetaValidationError",
+    "RangeRequestsUnsupportedError",
     "ReadOnlyError",
     "ReadOnlyFieldError",
+    "RemoteFileChangedError",
+    "RemoteFileError",
+    "RemoteFileWarning",
     "UnknownAttributeError",
     "UnknownFieldError",
     "UnsafeMetadataError",
@@ -90,6 +94,18 @@ class ReadOnlyError(MLArrayFileError, PermissionError):
     """A write was attempted through an array or file opened read-only."""
 
 
+class RemoteFileError(MLArrayFileError):
+    """A remote file cannot be read: the host is unreachable, or the server refused or failed."""
+
+
+class RemoteFileChangedError(RemoteFileError):
+    """A remote file changed on the server between two reads of one opened file."""
+
+
+class RangeRequestsUnsupportedError(RemoteFileError):
+    """The server ignores HTTP range requests and the file is too large to download whole."""
+
+
 class FileFormatError(MLArrayError, ValueError):
     """A file's bytes are not a valid ``.mla`` file (truncated, corrupted or malformed)."""
 
@@ -132,3 +148,7 @@ class MetaCompatibilityWarning(MLArrayWarning):
     The value is kept as stored when reading; saving it raises until it is changed.
     ``docs/migrating.md`` lists every such case.
     """
+
+
+class RemoteFileWarning(MLArrayWarning):
+    """A remote file was read in an unusual way (downloaded whole: the server ignores ranges)."""
