@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
+from mlarray._remote import RemoteFile
 from mlarray._storage import StorageSpec
 from mlarray.errors import MLArrayFileError
 from mlarray.meta import Meta
 from mlarray_meta.meta import meta_from_file
+
+if TYPE_CHECKING:
+    from mlarray._file_backing import FileBacking
 
 __all__ = ["Picklable"]
 
@@ -27,11 +31,7 @@ class Picklable:
     mode: str | None
     mmap_mode: str | None
     _store: Any
-    _verify_reads: bool
-    _session: Any
-    _pending: Any
-    _opened: Any
-    _read_only: bool
+    _file: FileBacking | None
     _frame_borrowed: bool
     _spec: StorageSpec
     _plan: Any
@@ -62,20 +62,22 @@ class Picklable:
                 the same file in place would corrupt it.
         """
         state = {"meta": self.meta.to_mapping(), "dparams": self._spec.dparams}
-        reads_file = self._pending is not None or self._read_only or self._frame_borrowed
-        if self.filepath is not None and self.shape is not None and reads_file:
-            if self._session is not None:
+        file = self._file
+        reads_file = file is not None and (file.pending or file.read_only or self._frame_borrowed)
+        if file is not None and self.shape is not None and reads_file:
+            if file.session is not None:
                 raise MLArrayFileError(
-                    f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
+                    f"{file.path}: an MLArray opened for writing cannot be pickled; "
                     "open the file read-only in each worker process"
                 )
+            opened = file.opened
             return {
                 **state,
-                "file": str(self.filepath),
+                "file": str(file.path),
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
-                "verify": self._verify_reads,
-                "remote": self._opened.reopen_arguments() if _is_remote(self._opened) else {},
+                "verify": file.verify,
+                "remote": opened.reopen_arguments() if isinstance(opened, RemoteFile) else {},
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
@@ -102,9 +104,3 @@ class Picklable:
             data = blosc2.ndarray_from_cframe(data, copy=True)
             data.schunk.dparams = blosc2.DParams(**self._spec.dparams)
         self._store, self._plan = data, state["plan"]
-
-
-def _is_remote(opened: Any) -> bool:
-    from mlarray._remote import RemoteFile
-
-    return isinstance(opened, RemoteFile)

@@ -15,6 +15,7 @@ from mlarray._access import ArrayAccess
 from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._edit import EditSession, close_at_exit, close_quietly
+from mlarray._file_backing import FileBacking
 from mlarray._file_metadata import metadata_edited, write_file_metadata
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
@@ -131,16 +132,10 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     def _init_state(self, meta: Meta, spec: StorageSpec) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
         self._meta = meta
-        self._store_value: Any = None
-        self._pending: OpenedFile | RemoteFile | None = None  # attached on first data access
-        self._opened: OpenedFile | RemoteFile | None = None  # the file a read-only handle reads
-        self._session: EditSession | None = None  # the edit of a writable handle
+        self._store_value: Any = None  # NumPy, Blosc2 or remote array; None: none (yet)
+        self._file: FileBacking | None = None  # the file the array comes from
         self._plan: StoragePlan | None = None
-        self._read_only = False
-        self._verifier: ChunkVerifier | None = None
-        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
-        self._frame_borrowed = False
-        self._file_path: Path | Url | None = None  # the file attached, see ``filepath``
+        self._frame_borrowed = False  # the Blosc2 array reads bytes it does not own
         self.mode: str | None = None
         self.mmap_mode: str | None = None
         self._spec = spec  # the storage arguments, for arrays made from now on
@@ -309,10 +304,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             opened = open_file(path, mapped=writable or mmap_mode is not None)
         header = opened.header
         image = cls._from_file(header.meta, StorageSpec.of(dparams=dparams))
-        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
-        image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
-        image._pending = image._opened = opened
-        image._verify_reads = verify
+        image.mode, image.mmap_mode = mode, mmap_mode
+        read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
+        image._file = FileBacking(path, read_only, opened, pending=True, verify=verify)
         meta = header.meta
         if meta._has_array.value:
             with managed_writes():
@@ -322,41 +316,36 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                     meta.blosc2.dparams = image._spec.dparams
         if writable:
             assert isinstance(opened, MappedFile)
-            image._start_session(opened)
+            image._start_session(image._file, opened)
         return image
 
-    def _start_session(self, base: MappedFile) -> None:
+    def _start_session(self, file: FileBacking, base: MappedFile) -> None:
         """Make this handle the edit of ``base`` (see :class:`~mlarray._edit.EditSession`)."""
-        assert isinstance(self._file_path, Path)  # remote files are never written
-        self._session = EditSession.of(self._file_path, base, self.meta)
+        assert isinstance(file.path, Path)  # remote files are never written
+        file.session = EditSession.of(file.path, base, self.meta)
         close_at_exit(self)
 
     @property
     def _store(self) -> Any:
-        """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use."""
-        if self._pending is not None:
-            self._attach_pending()
-        return self._store_value
-
-    @_store.setter
-    def _store(self, value: Any) -> None:
-        self._pending = None
-        self._store_value = value
-
-    def _attach_pending(self) -> None:
-        """Check the frame and give blosc2 the file that :meth:`open` read the header of.
+        """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use.
 
         Deferred to the first access of the data, so that opening only reads the
         header: a dataloader touching metadata (or many files) pays nothing more.
         """
-        pending, self._pending = self._pending, None
-        assert pending is not None
-        assert self._file_path is not None
-        store = pending.array(self._spec.dparams)
-        self._attach_file(self._file_path, store)
-        self._frame_borrowed = isinstance(pending, MappedFile)
-        if self._verify_reads and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self._file_path, store, pending.header.mapping)
+        file = self._file
+        if file is not None and file.pending:
+            self._store_value = None
+            self._attach_file(file.path, file.attach(self._spec.dparams))
+            self._frame_borrowed = file.mapped
+            if self._store_value is not None:
+                file.start_checks(self._store_value)
+        return self._store_value
+
+    @_store.setter
+    def _store(self, value: Any) -> None:
+        if self._file is not None:
+            self._file.pending = False
+        self._store_value = value
 
     @classmethod
     def create(
@@ -421,15 +410,17 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         )
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
 
+        file = FileBacking(path, read_only=False)
+
         def produce(plan: StoragePlan | None) -> Any:
             assert plan is not None  # compressed=True always passes the plan
-            image._session, store = EditSession.create(
+            file.session, store = EditSession.create(
                 path, shape_tuple, np_dtype, plan.storage_kwargs()
             )
             return store
 
         image._attach_new(shape_tuple, np_dtype, produce)
-        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
+        image._file, image.mode, image.mmap_mode = file, mode, mmap_mode
         close_at_exit(image)
         return image
 
@@ -468,7 +459,6 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         header, store = load_checked(path, dparams=spec.dparams)
         image = cls._from_file(header.meta, spec)
         image._attach_file(path, store)
-        image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping)
@@ -482,7 +472,6 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     def _attach_file(self, path: Path | Url, store: Any) -> None:
         """Attach a store read from ``path``, whose header gave ``self.meta``."""
         meta = self.meta
-        self._file_path = path
         if not meta._has_array.value:
             self._store = None
             return
@@ -536,7 +525,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         if self.meta.is_seg.value is True and self._store is not None:
             check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
-        if self._file_path is not None and _same_file(self._file_path, path):
+        if self._file is not None and _same_file(self._file.path, path):
             self._reopen(path)
 
     def _write_file(self, path: Path) -> None:
@@ -556,19 +545,19 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
 
     def _reopen(self, path: Path) -> None:
         """Read the file just written over this handle's own file from now on."""
-        writable = self._session is not None
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
+        old = self._file
+        assert old is not None
+        writable = old.session is not None
+        old.end_edit()
         opened = open_file(path, mapped=writable or self.mmap_mode is not None)
-        self._pending = self._opened = opened
-        self._store_value = self._verifier = None
+        self._file = FileBacking(old.path, old.read_only, opened, pending=True, verify=old.verify)
+        self._store_value = None
         self._frame_borrowed = False
         if writable:
             assert isinstance(opened, MappedFile)
             self.mode = "a" if self.mode == "w" else self.mode
             self.mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
-            self._start_session(opened)
+            self._start_session(self._file, opened)
 
     def close(self) -> None:
         """Flush metadata and close the underlying store.
@@ -589,7 +578,8 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             MetaValidationError: The metadata cannot be stored; the handle stays
                 open, so that it can be fixed and closed again.
         """
-        session = self._session
+        file = self._file
+        session = None if file is None else file.session
         if session is not None and session.owned and session.changes(self.meta):
             fit_patch_to_labels(self.meta)
             if session.started or session.metadata_changed(self.meta):
@@ -599,9 +589,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 # Only the checksums an older file lacks are new. A file whose own
                 # entry holds values read leniently keeps that entry as it is.
                 self._commit(session)
-        opened = self._opened if self._read_only else None
+        opened = file.opened if file is not None and file.read_only else None
         edited = opened is not None and metadata_edited(opened.header, self.meta)
-        path = self._file_path
+        path = None if file is None else file.path
         self._release()
         if edited:
             raise ReadOnlyError(
@@ -612,7 +602,8 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
 
     def _commit(self, session: EditSession) -> None:
         """Store the edit of ``session``; a failed write ends the handle's use of the file."""
-        self._verifier = None
+        assert self._file is not None
+        self._file.verifier = None
         try:
             session.commit(self.meta, self._spec.dparams)
         except MLArrayFileError:
@@ -631,18 +622,16 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
 
     def __del__(self) -> None:
         """An open edit is stored when the handle goes away, as files are flushed."""
-        if getattr(self, "_session", None) is not None:
+        file = getattr(self, "_file", None)
+        if file is not None and file.session is not None:
             close_quietly(self)
 
     def _release(self) -> None:
         """Let go of the file: drop the array, discard any edit not stored."""
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
-        self._store = None
-        self._verifier = None
-        self._opened = None
-        self._file_path = None
+        if self._file is not None:
+            self._file.end_edit()
+        self._file = None
+        self._store_value = None
 
     # ----------------------------------------------------------- representations
     def to_numpy(self) -> np.ndarray[Any, Any]:
@@ -702,13 +691,9 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             self.meta.blosc2.reset()
 
     def _detach(self) -> None:
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
-        self._file_path, self.mode, self.mmap_mode = None, None, None
-        self._opened = None
-        self._read_only = False
-        self._verifier = None
+        if self._file is not None:
+            self._file.end_edit()
+        self._file, self.mode, self.mmap_mode = None, None, None
 
     @classmethod
     def comp_blosc2_params(
@@ -756,13 +741,15 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     @property
     def filepath(self) -> str | None:
         """Path of the file this array is attached to, as a string; None when in memory."""
-        return None if self._file_path is None else str(self._file_path)
+        return None if self._file is None else str(self._file.path)
 
     @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
-        if self._pending is not None:
-            header = self._pending.header
+        file = self._file
+        if file is not None and file.pending:
+            assert file.opened is not None
+            header = file.opened.header
             return tuple(header.shape) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else tuple(store.shape)
@@ -770,8 +757,10 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     @property
     def dtype(self) -> np.dtype[Any] | None:
         """Dtype of the underlying array, or None if no array is loaded."""
-        if self._pending is not None:
-            header = self._pending.header
+        file = self._file
+        if file is not None and file.pending:
+            assert file.opened is not None
+            header = file.opened.header
             return parse_dtype(header.dtype) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else np.dtype(store.dtype)
@@ -798,14 +787,16 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         store = self._require_array("write")
-        if self._read_only:
+        file = self._file
+        if file is not None and file.read_only:
             raise ReadOnlyError(
-                f"{self._file_path}: opened read-only (mode={self.mode!r}, "
+                f"{file.path}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
         value = broadcast_to_selection(store, key, value)
-        self._verifier = None  # the chunks written no longer match the record
-        session = self._session
+        if file is not None:
+            file.verifier = None  # the chunks written no longer match the record
+        session = None if file is None else file.session
         if session is None:
             if self._frame_borrowed:
                 # The array reads bytes it does not own (a mapped file, a loaded file):
@@ -828,7 +819,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     def __repr__(self) -> str:
         if self.shape is None:
             return "MLArray(no array)"
-        where = f", file={str(self._file_path)!r}" if self._file_path is not None else ""
+        where = f", file={self.filepath!r}" if self._file is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
 
 

@@ -101,7 +101,7 @@ def build_index(
                 f"{target!r}: the index is stored in a file; save the MLArray first, then "
                 "build the index of the saved file"
             )
-        session = target._session
+        session = None if target._file is None else target._file.session
         if session is not None:  # an open edit: the index goes into its working copy
             if target.shape is None:
                 raise NoArrayError(f"{target.filepath}: the file holds no array")
