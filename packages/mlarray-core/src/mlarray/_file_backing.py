@@ -16,13 +16,20 @@ Until the first access of the data only the header is read (``pending``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
 from mlarray._edit import EditSession
+from mlarray._file_metadata import metadata_edited
 from mlarray._integrity import ChunkVerifier
-from mlarray._opened import MappedFile, OpenedFile
-from mlarray._remote import RemoteFile, Url
+from mlarray._opened import MappedFile, OpenedFile, open_file
+from mlarray._paths import OPEN_MMAP_MODES, OPEN_MODES, check_mla_path, check_mode, check_writable
+from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
+from mlarray._storage_record import fit_patch_to_labels
+from mlarray.errors import MLArrayError, MLArrayFileError, ReadOnlyError
+from mlarray.meta import Meta
+from mlarray_meta._base import managed_writes
 
 __all__ = ["FileBacking"]
 
@@ -48,6 +55,110 @@ class FileBacking:
     pending: bool = False
     verify: bool = False
     verifier: ChunkVerifier | None = None
+
+    @classmethod
+    def open(
+        cls,
+        filepath: str | os.PathLike[str],
+        *,
+        mode: str,
+        mmap_mode: str | None,
+        dparams: dict[str, Any],
+        verify: bool,
+        storage_options: dict[str, Any] | None,
+        cache: CacheArgument,
+    ) -> FileBacking:
+        """Open a local file or a URL as :meth:`~mlarray.MLArray.open` documents.
+
+        Only the header is read; its ``meta`` gets the shape and the ``dparams``
+        that reads will use. A writable mode starts the edit (``session``).
+        """
+        check_mode(mode, OPEN_MODES, "mode", "opening")
+        check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
+        writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
+        opened: OpenedFile | RemoteFile
+        path: Path | Url
+        if is_url(filepath):  # the one place where remote files come in
+            opened = open_remote(
+                filepath,
+                mode=mode,
+                mmap_mode=mmap_mode,
+                storage_options=storage_options,
+                cache=cache,
+            )
+            path = opened.path
+        else:
+            path = check_mla_path(filepath, must_exist=True)
+            if storage_options is not None or cache is not None:
+                raise MLArrayFileError(
+                    f"{path}: storage_options and cache apply to URLs, not to local files"
+                )
+            if writable:
+                check_writable(path)
+            opened = open_file(path, mapped=writable or mmap_mode is not None)
+        header = opened.header
+        meta = header.meta
+        if meta._has_array.value:
+            with managed_writes():
+                if meta.spatial.shape is None:  # files written by other tools
+                    meta.spatial.shape = list(header.shape)
+                if meta.blosc2.dparams != dparams:  # record what reads will use
+                    meta.blosc2.dparams = dparams
+        read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
+        file = cls(path, read_only, opened, pending=True, verify=verify)
+        if writable:
+            file.start_edit(meta)
+        return file
+
+    def reopened(self, path: Path, *, mapped: bool, meta: Meta) -> FileBacking:
+        """The backing of the file just saved over this one (an edit goes on in it)."""
+        writable = self.session is not None
+        self.end_edit()
+        opened = open_file(path, mapped=writable or mapped)
+        file = FileBacking(self.path, self.read_only, opened, pending=True, verify=self.verify)
+        if writable:
+            file.start_edit(meta)
+        return file
+
+    def start_edit(self, meta: Meta) -> None:
+        """Make this backing the edit of its file, whose metadata is ``meta``."""
+        assert isinstance(self.path, Path)  # remote files are never written
+        assert isinstance(self.opened, MappedFile)
+        self.session = EditSession.of(self.path, self.opened, meta)
+
+    def store_edit(self, meta: Meta, dparams: dict[str, Any]) -> None:
+        """Store the edit, if it changes the file (see :meth:`~mlarray.MLArray.close`).
+
+        Raises:
+            MetaValidationError: ``meta`` cannot be stored (nothing is written).
+            MLArrayFileError: Writing failed; the file is unchanged.
+        """
+        session = self.session
+        if session is None or not session.owned or not session.changes(meta):
+            return
+        fit_patch_to_labels(meta)
+        if session.started or session.metadata_changed(meta):
+            meta.validate()  # raises: fix the metadata and close again
+        elif not _storable(meta):
+            # Only the checksums an older file lacks are new. A file whose own
+            # entry holds values read leniently keeps that entry as it is.
+            return
+        self.verifier = None
+        session.commit(meta, dparams)
+
+    def check_unedited(self, meta: Meta) -> None:
+        """Refuse metadata edits of a read-only file at close: they cannot be stored.
+
+        Raises:
+            ReadOnlyError: ``meta`` differs from the header of the read-only file.
+        """
+        opened = self.opened
+        if self.read_only and opened is not None and metadata_edited(opened.header, meta):
+            raise ReadOnlyError(
+                f"{self.path}: the metadata was edited, but the file was opened "
+                "read-only, so the edits are lost; open it with mmap_mode='r+' to "
+                "edit it in place, or save() it"
+            )
 
     @property
     def remote(self) -> bool:
@@ -79,3 +190,12 @@ class FileBacking:
         if self.session is not None:
             self.session.discard()
             self.session = None
+
+
+def _storable(meta: Meta) -> bool:
+    """Whether ``meta`` passes the checks of a write."""
+    try:
+        meta.validate()
+    except MLArrayError:
+        return False
+    return True

@@ -16,23 +16,20 @@ from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._edit import EditSession, close_at_exit, close_quietly
 from mlarray._file_backing import FileBacking
-from mlarray._file_metadata import metadata_edited, write_file_metadata
+from mlarray._file_metadata import write_file_metadata
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
 from mlarray._labels import check_label_store
 from mlarray._limits import check_storable, creation_errors
-from mlarray._opened import MappedFile, OpenedFile, load_checked, open_file
+from mlarray._opened import load_checked
 from mlarray._paths import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
-    OPEN_MMAP_MODES,
-    OPEN_MODES,
     check_mla_path,
     check_mode,
-    check_writable,
 )
 from mlarray._pickling import Picklable
-from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
+from mlarray._remote import CacheArgument, Url
 from mlarray._spatial_properties import SpatialProperties, apply_explicit
 from mlarray._staging import atomic_write
 from mlarray._storage import StoragePlan, StorageSpec
@@ -40,7 +37,6 @@ from mlarray._storage_record import fit_patch_to_labels, record_storage
 from mlarray.errors import (
     ArgumentTypeError,
     FileFormatError,
-    MLArrayError,
     MLArrayFileError,
     ReadOnlyError,
     ReadOnlyFieldError,
@@ -279,51 +275,22 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 or, with ``verify``, its checksum record is unusable or a read
                 touches a damaged chunk (ChecksumError, naming the chunk and region).
         """
-        check_mode(mode, OPEN_MODES, "mode", "opening")
-        check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        opened: OpenedFile | RemoteFile
-        path: Path | Url
-        if is_url(filepath):  # the one place where remote files come in
-            opened = open_remote(
-                filepath,
-                mode=mode,
-                mmap_mode=mmap_mode,
-                storage_options=storage_options,
-                cache=cache,
-            )
-            path = opened.path
-        else:
-            path = check_mla_path(filepath, must_exist=True)
-            if storage_options is not None or cache is not None:
-                raise MLArrayFileError(
-                    f"{path}: storage_options and cache apply to URLs, not to local files"
-                )
-            if writable:
-                check_writable(path)
-            opened = open_file(path, mapped=writable or mmap_mode is not None)
-        header = opened.header
-        image = cls._from_file(header.meta, StorageSpec.of(dparams=dparams))
-        image.mode, image.mmap_mode = mode, mmap_mode
-        read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
-        image._file = FileBacking(path, read_only, opened, pending=True, verify=verify)
-        meta = header.meta
-        if meta._has_array.value:
-            with managed_writes():
-                if meta.spatial.shape is None:  # files written by other tools
-                    meta.spatial.shape = list(header.shape)
-                if meta.blosc2.dparams != image._spec.dparams:  # record what reads will use
-                    meta.blosc2.dparams = image._spec.dparams
-        if writable:
-            assert isinstance(opened, MappedFile)
-            image._start_session(image._file, opened)
+        spec = StorageSpec.of(dparams=dparams)
+        file = FileBacking.open(
+            filepath,
+            mode=mode,
+            mmap_mode=mmap_mode,
+            dparams=spec.dparams,
+            verify=verify,
+            storage_options=storage_options,
+            cache=cache,
+        )
+        assert file.opened is not None
+        image = cls._from_file(file.opened.header.meta, spec)
+        image._file, image.mode, image.mmap_mode = file, mode, mmap_mode
+        if file.session is not None:
+            close_at_exit(image)
         return image
-
-    def _start_session(self, file: FileBacking, base: MappedFile) -> None:
-        """Make this handle the edit of ``base`` (see :class:`~mlarray._edit.EditSession`)."""
-        assert isinstance(file.path, Path)  # remote files are never written
-        file.session = EditSession.of(file.path, base, self.meta)
-        close_at_exit(self)
 
     @property
     def _store(self) -> Any:
@@ -545,19 +512,15 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
 
     def _reopen(self, path: Path) -> None:
         """Read the file just written over this handle's own file from now on."""
-        old = self._file
-        assert old is not None
-        writable = old.session is not None
-        old.end_edit()
-        opened = open_file(path, mapped=writable or self.mmap_mode is not None)
-        self._file = FileBacking(old.path, old.read_only, opened, pending=True, verify=old.verify)
+        assert self._file is not None
+        mapped = self.mmap_mode is not None
+        self._file = file = self._file.reopened(path, mapped=mapped, meta=self.meta)
         self._store_value = None
         self._frame_borrowed = False
-        if writable:
-            assert isinstance(opened, MappedFile)
+        if file.session is not None:
             self.mode = "a" if self.mode == "w" else self.mode
             self.mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
-            self._start_session(self._file, opened)
+            close_at_exit(self)
 
     def close(self) -> None:
         """Flush metadata and close the underlying store.
@@ -579,36 +542,16 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 open, so that it can be fixed and closed again.
         """
         file = self._file
-        session = None if file is None else file.session
-        if session is not None and session.owned and session.changes(self.meta):
-            fit_patch_to_labels(self.meta)
-            if session.started or session.metadata_changed(self.meta):
-                self.meta.validate()  # raises: fix the metadata and close again
-                self._commit(session)
-            elif _storable(self.meta):
-                # Only the checksums an older file lacks are new. A file whose own
-                # entry holds values read leniently keeps that entry as it is.
-                self._commit(session)
-        opened = file.opened if file is not None and file.read_only else None
-        edited = opened is not None and metadata_edited(opened.header, self.meta)
-        path = None if file is None else file.path
-        self._release()
-        if edited:
-            raise ReadOnlyError(
-                f"{path}: the metadata was edited, but the file was opened "
-                "read-only, so the edits are lost; open it with mmap_mode='r+' to edit "
-                "it in place, or save() it"
-            )
-
-    def _commit(self, session: EditSession) -> None:
-        """Store the edit of ``session``; a failed write ends the handle's use of the file."""
-        assert self._file is not None
-        self._file.verifier = None
-        try:
-            session.commit(self.meta, self._spec.dparams)
-        except MLArrayFileError:
+        if file is None:
             self._release()
+            return
+        try:
+            file.store_edit(self.meta, self._spec.dparams)
+        except MLArrayFileError:
+            self._release()  # the file is unchanged; this handle cannot go on
             raise
+        self._release()
+        file.check_unedited(self.meta)
 
     def __enter__(self) -> MLArray:
         return self
@@ -821,15 +764,6 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
             return "MLArray(no array)"
         where = f", file={self.filepath!r}" if self._file is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
-
-
-def _storable(meta: Meta) -> bool:
-    """Whether ``meta`` passes the checks of a write."""
-    try:
-        meta.validate()
-    except MLArrayError:
-        return False
-    return True
 
 
 def _same_file(a: Path | Url, b: Path) -> bool:
