@@ -22,7 +22,7 @@ from typing import Any
 
 from mlarray._edit import EditSession
 from mlarray._file_metadata import metadata_edited
-from mlarray._integrity import ChunkVerifier
+from mlarray._integrity import ChunkVerifier, touched_chunks
 from mlarray._opened import MappedFile, OpenedFile, open_file
 from mlarray._paths import OPEN_MMAP_MODES, OPEN_MODES, check_mla_path, check_mode, check_writable
 from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
@@ -145,6 +145,24 @@ class FileBacking:
             return
         self.verifier = None
         session.commit(meta, dparams)
+
+    def write(self, key: Any, value: Any, dparams: dict[str, Any]) -> Any:
+        """Write ``value`` at ``key`` into the edit's working copy of the file.
+
+        Returns:
+            The array written to, which reads from now on must use.
+
+        Raises:
+            MLArrayFileError: Writing failed (disk full ...); the file is unchanged.
+        """
+        session = self.session
+        assert session is not None
+        self.verifier = None  # the chunks written no longer match the record
+        store = session.working_copy(dparams)
+        with session.writing("writing to the array"):
+            store[key] = value
+        session.mark_written(touched_chunks(store.shape, store.chunks, key))
+        return store
 
     def check_unedited(self, meta: Meta) -> None:
         """Refuse metadata edits of a read-only file at close: they cannot be stored.

@@ -18,7 +18,7 @@ from mlarray._edit import EditSession, close_at_exit, close_quietly
 from mlarray._file_backing import FileBacking
 from mlarray._file_metadata import write_file_metadata
 from mlarray._frame_check import parse_dtype
-from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
+from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._labels import check_label_store
 from mlarray._limits import check_storable, creation_errors
 from mlarray._opened import load_checked
@@ -737,27 +737,23 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
         value = broadcast_to_selection(store, key, value)
+        if file is not None and file.session is not None:
+            try:
+                written = file.write(key, value, self._spec.dparams)
+            except MLArrayFileError:
+                self._release()  # the file is unchanged; this handle cannot go on
+                raise
+            if written is not self._store_value:
+                self._store, self._frame_borrowed = written, False
+            return
         if file is not None:
             file.verifier = None  # the chunks written no longer match the record
-        session = None if file is None else file.session
-        if session is None:
-            if self._frame_borrowed:
-                # The array reads bytes it does not own (a mapped file, a loaded file):
-                # writes need a frame of its own (copy-on-write for mmap_mode='c').
-                self._store = store = store.copy()
-                self._frame_borrowed = False
-            store[key] = value
-            return
-        try:
-            store = session.working_copy(self._spec.dparams)
-            if store is not self._store_value:
-                self._store, self._frame_borrowed = store, False
-            with session.writing("writing to the array"):
-                store[key] = value
-        except MLArrayFileError:
-            self._release()  # the file is unchanged; this handle cannot go on
-            raise
-        session.mark_written(touched_chunks(store.shape, store.chunks, key))
+        if self._frame_borrowed:
+            # The array reads bytes it does not own (a mapped file, a loaded file):
+            # writes need a frame of its own (copy-on-write for mmap_mode='c').
+            self._store = store = store.copy()
+            self._frame_borrowed = False
+        store[key] = value
 
     def __repr__(self) -> str:
         if self.shape is None:
