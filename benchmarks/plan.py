@@ -15,7 +15,7 @@ COMPACT = "ours-compact"
 FRONTIER_PREFIX = "candidate: "
 FILTER_NAMES = {"none": "NOFILTER", "shuffle": "SHUFFLE", "bitshuffle": "BITSHUFFLE"}
 FAST_BLOCK_BUDGET = 40 * 1024
-"""The ``fast`` preset's block budget (mlarray._params.L1_BLOCK_BUDGET)."""
+"""The ``fast`` preset's block budget (mlarray._storage.L1_BLOCK_BUDGET)."""
 FRONTIER_PASSES = 2
 """Passes in which the frontier's candidates are measured (the first ones)."""
 BLOCK_BYTES = 32 * 1024

@@ -32,7 +32,7 @@ import blosc2
 import numpy as np
 
 from mlarray import MLArray
-from mlarray._header import write_file_metadata
+from mlarray._file_metadata import write_file_metadata
 from mlarray._integrity import chunk_checksums
 from mlarray.errors import MLArrayError
 

@@ -14,7 +14,7 @@ from mlarray import MLArray
 from mlarray._autotune import MIN_TUNED_BYTES, RECORD_KEY
 from mlarray._autotune._choice import FILTERS, READ_TOLERANCE, choose_storage
 from mlarray._autotune._layouts import legacy_layout
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 SHAPE = (64, 192, 192)  # int16: 4.5 MiB, just above MIN_TUNED_BYTES
 

@@ -31,7 +31,7 @@ import numpy as np
 from blosc2.msgpack_utils import msgpack_packb
 
 from mlarray import MLArray
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 FIXTURES = Path(__file__).resolve().parents[1] / "meta" / "data"
 _FLIPS_PER_REGION = 12  # per source file and region, times ``scale``

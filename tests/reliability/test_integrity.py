@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from mlarray import MLArray, _integrity
-from mlarray._header import write_file_metadata
+from mlarray._file_metadata import write_file_metadata
 from mlarray._integrity import chunk_region, touched_chunks
 from mlarray._verify import verify_file
 from mlarray.cli import main as cli_main
 from mlarray.errors import ChecksumError, FileFormatError
 from mlarray.meta import Meta
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 from mlarray_meta.header import read_header_mapping
 from tests.reliability import _children
 from tests.reliability._corpus import FIXTURES, frame_layout

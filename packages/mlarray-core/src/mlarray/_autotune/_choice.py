@@ -22,7 +22,7 @@ import blosc2
 import numpy as np
 
 from mlarray._autotune._cost import COST_MODEL, ReadFeatures, read_features, setting_key
-from mlarray._autotune._layouts import Layout, legacy_layout
+from mlarray._autotune._layouts import NamedLayout, legacy_layout
 from mlarray._autotune._sampling import LayoutSample, sample_count, sample_layout
 
 __all__ = ["Candidate", "StorageChoice", "Trial", "choose_storage"]
@@ -61,7 +61,7 @@ class Candidate:
     codec: blosc2.Codec
     clevel: int
     filter: str
-    layout: Layout
+    layout: NamedLayout
 
     @property
     def key(self) -> str:
@@ -127,11 +127,11 @@ class _Trials:
 
     def __init__(self, array: np.ndarray[Any, Any], patch: tuple[int, ...]) -> None:
         self.array, self.patch = array, patch
-        self.samples: dict[Layout, LayoutSample] = {}
-        self._reads: dict[Layout, ReadFeatures] = {}
+        self.samples: dict[NamedLayout, LayoutSample] = {}
+        self._reads: dict[NamedLayout, ReadFeatures] = {}
         self._trials: dict[Candidate, Trial] = {}
 
-    def sample(self, layout: Layout) -> LayoutSample:
+    def sample(self, layout: NamedLayout) -> LayoutSample:
         if layout not in self.samples:
             block_bytes = math.prod(layout.blocks) * self.array.itemsize
             count = sample_count(self.array.nbytes, block_bytes)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlarray._header import _set_raw_vlmeta as set_raw_vlmeta
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header, set_raw_vlmeta
 from mlarray._index_store import (
     INDEX_KEY,
     ForegroundIndex,
@@ -21,9 +20,9 @@ from mlarray._index_store import (
 )
 from mlarray._integrity import chunk_checksums
 from mlarray._opened import open_file
+from mlarray._paths import MLA_SUFFIX, check_mla_path
 from mlarray._staging import _process_alive as process_alive
 from mlarray._staging import atomic_write
-from mlarray._storage import MLA_SUFFIX, check_mla_path
 from mlarray.mlarray import MLArray
 
 __all__ = [
@@ -50,7 +49,7 @@ def edit_working_copy(array: MLArray) -> Any | None:
 
     None when no edit of a file holding an array is open.
     """
-    session = array._session
+    session = None if array._file is None else array._file.session
     if session is None or array.shape is None:
         return None
-    return session.working_copy(array._dparams)
+    return session.working_copy(array._spec.dparams)
