@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -80,6 +81,12 @@ def _in_place(path: Path, step: int, *, data: bool) -> None:
     _fsync(path)
 
 
+def _copy(path: Path, copy: Path) -> None:
+    """What the working copy of a transaction costs at least: copying the file, fsync."""
+    shutil.copyfile(path, copy)
+    _fsync(copy)
+
+
 def _create_staged(path: Path, volume: np.ndarray[Any, Any]) -> None:
     """create() as it is: standard I/O into a file next to ``path``, renamed at close()."""
     with MLArray.create(path, volume.shape, volume.dtype) as image:
@@ -119,6 +126,7 @@ def edit_cost(folder: Path, repeat: int) -> None:
         "metadata edit, in place": lambda step: _in_place(path, step, data=False),
         "64^3 patch + metadata, transaction": lambda step: _transaction_data(path, step),
         "64^3 patch + metadata, in place": lambda step: _in_place(path, step, data=True),
+        "copy of the file (reference)": lambda _: _copy(path, folder / "copy.mla"),
         "create + fill, staged file": lambda _: _create_staged(folder / "new.mla", volume),
         "create + fill, mapped in place": lambda _: _create_mapped(folder / "new.mla", volume),
     }
@@ -179,15 +187,16 @@ def readers(opens: int, count: int, folder: Path | None) -> None:
         stop, saves = context.Event(), context.Value("l", 0)
         writer = context.Process(target=_writer, args=(path, stop, saves))
         writer.start()
+        share = -(-opens // count)  # at least ``opens`` in all
         started = time.perf_counter()
         with context.Pool(count) as pool:
-            results = pool.starmap(_reader, [(path, opens // count)] * count)
+            results = pool.starmap(_reader, [(path, share)] * count)
         seconds = time.perf_counter() - started
         stop.set()
         writer.join()
     errors, mixes, switches = (sum(column) for column in zip(*results, strict=True))
     print(
-        f"{count} readers, one writer: {opens // count * count} opens in {seconds:.0f} s during "
+        f"{count} readers, one writer: {share * count} opens in {seconds:.0f} s during "
         f"{saves.value} saves ({saves.value / seconds:.0f} a second); {switches} opens found "
         f"the other version than the open before; {errors} errors, {mixes} mixes"
     )

@@ -126,7 +126,12 @@ def test_readers_reopening_during_saves_see_old_or_new_never_a_mix(memory_path: 
         results: list[tuple[int, int, int]] = readers.get(seconds + TIMEOUT)
     opens = sum(done for done, _, _ in results)
     wrong = sum(bad for _, bad, _ in results)
-    record(f"writer and readers: {saves} saves while readers opened {opens} times, {wrong} mixed")
+    replaced = sum(found for _, _, found in results)
+    record(
+        f"writer and readers: {saves} saves while {READERS} readers opened the file {opens} "
+        f"times and found it replaced since their open before {replaced} times; {wrong} opens "
+        "raised or mixed two versions"
+    )
     for done, bad, seen in results:
         assert bad == 0
         assert done >= least[0]
