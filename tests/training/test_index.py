@@ -203,6 +203,20 @@ def test_damaged_entries(tmp_path: Path) -> None:
     assert load_index(path) is None
 
 
+def test_a_damaged_mask_is_named(tmp_path: Path) -> None:
+    mask = np.random.default_rng(2).integers(0, 4, (40, 64, 64)).astype(np.uint8)
+    path = save_mask(tmp_path / "m.mla", mask)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = b"\xff" * 64  # inside the compressed chunks
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        FileFormatError, match=r"m\.mla: a chunk cannot be decompressed, the file is"
+    ):
+        build_index(path)
+    assert path.read_bytes() == bytes(data)  # left as it was
+
+
 def test_cli(tmp_path: Path) -> None:
     mask = np.zeros((10, 20, 20), np.uint8)
     mask[1:3, 2:4, 5:7] = 1

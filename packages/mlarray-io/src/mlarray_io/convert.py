@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import mlarray_io
 from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
-from mlarray_io._finalise import finalise
+from mlarray_io._finalise import finalise, index_saved_mask
 from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
 from mlarray_io._staging import output_failure, removed_if_interrupted, staging_folder
@@ -199,3 +199,4 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
         to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
     else:
         save_atomically(finalised, target, options.layout())
+        index_saved_mask(finalised, target)
