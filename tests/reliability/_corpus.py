@@ -321,7 +321,8 @@ def add_pickles(builder: _Builder, source: Source) -> None:
 
 
 def _gzip_bomb(size: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    """``size`` zero bytes, gzipped (run-length matching: as small as level 9, 2x faster)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 9, zlib.Z_RLE)
     block = bytes(2**20)
     parts = [compressor.compress(block) for _ in range(size // 2**20)]
     return b"".join([*parts, compressor.flush()])
