@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +87,32 @@ def wait_until_gone(pids: list[int]) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"still running {HANG_GUARD} s later: {list(filter(running, pids))}")
         time.sleep(0.05)
+
+
+def handles_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGINT now (Linux ``/proc``).
+
+    A pool ignores SIGINT while it starts a worker; once this is true again no
+    start is under way.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
+def converting(folder: Path) -> list[int]:
+    """The processes writing an output into ``folder`` now, from their staging entries.
+
+    Staging entries (``.NAME.mla-tmp.HOST.PID.XXXXXXXX`` files, or
+    ``.NAME.HOST.PID.XXXXXXXX.partial`` folders) carry the writer's process id.
+    """
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(socket.gethostname())}\.(\d+)\.")
+    return [int(found[1]) for name in hidden(folder) if (found := pattern.search(name))]
 
 
 def hidden(folder: Path) -> list[str]:

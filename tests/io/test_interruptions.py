@@ -25,6 +25,8 @@ from tests.io._conversion import AFFINE, volume
 from tests.io._processes import (
     HANG_GUARD,
     children,
+    converting,
+    handles_sigint,
     hidden,
     start_mlarray,
     wait_for,
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
 IMAGES = 8
 SHAPE = (64, 64, 64)
+LARGE_SHAPE = (160, 160, 160)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,16 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dataset")
     for index in range(IMAGES):
         nib.save(nib.Nifti1Image(volume(index, SHAPE), AFFINE), folder / f"case{index}.nii.gz")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def large_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scans that take long enough to write that a worker seen writing one still is."""
+    folder = tmp_path_factory.mktemp("large")
+    for index in range(IMAGES):
+        data = volume(index, LARGE_SHAPE)
+        nib.save(nib.Nifti1Image(data, AFFINE), folder / f"case{index}.nii")
     return folder
 
 
@@ -66,9 +79,11 @@ def test_ctrl_c_during_a_dataset_is_one_line_and_status_130(
     out = tmp_path / "out"
     process = start_mlarray("convert", dataset, out, "--workers", "2", "--no-progress")
     if moment == "workers starting":
-        wait_for(lambda: workers(process.pid), "a worker process", process)
+        wait_for(lambda: len(workers(process.pid)) == 2, "two worker processes", process)
     else:
         wait_for(lambda: _busy(out), "an output being written", process)
+    # Not in the milliseconds in which the pool starts a worker (it ignores Ctrl-C then)
+    wait_for(lambda: handles_sigint(process.pid), "convert handling Ctrl-C", process)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = process.communicate(timeout=HANG_GUARD)
     assert (process.returncode, stdout, stderr) == (130, "", "mlarray convert: interrupted\n")
@@ -77,7 +92,7 @@ def test_ctrl_c_during_a_dataset_is_one_line_and_status_130(
 
 def test_ctrl_c_during_one_image_is_one_line_and_status_130(tmp_path: Path) -> None:
     source, target = tmp_path / "scan.mla", tmp_path / "scan.nii.gz"
-    MLArray(volume(0, (96, 96, 96))).save(source)
+    MLArray(volume(0, LARGE_SHAPE)).save(source)  # gzip keeps it busy for a while
     process = start_mlarray("convert", source, target)
     wait_for(lambda: hidden(tmp_path), "a staging folder", process)
     os.killpg(process.pid, signal.SIGINT)
@@ -97,14 +112,17 @@ def test_workers_end_when_convert_is_killed(dataset: Path, tmp_path: Path) -> No
     _assert_only_complete_outputs(out)
 
 
-def test_a_worker_killed_mid_image_fails_that_image_only(dataset: Path, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_image_fails_that_image_only(
+    large_dataset: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    process = start_mlarray("convert", dataset, out, "--workers", "2", "--no-progress")
-    wait_for(lambda: len(workers(process.pid)) == 2 and _busy(out), "busy workers", process)
-    os.kill(workers(process.pid)[0], signal.SIGKILL)
+    process = start_mlarray("convert", large_dataset, out, "--workers", "2", "--no-progress")
+    wait_for(lambda: converting(out), "a worker writing an output", process)
+    os.kill(converting(out)[0], signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=HANG_GUARD)
-    assert process.returncode == 1
-    assert stdout.startswith(f"converted {IMAGES - 1} (new: {IMAGES - 1}), skipped 0, failed 1 ")
+    assert process.returncode == 1, stderr
+    expected = f"converted {IMAGES - 1} (new: {IMAGES - 1}), skipped 0, failed 1 "
+    assert stdout.startswith(expected), (stdout, stderr)
     (line,) = stderr.splitlines()
     assert line.startswith("FAILED ")
     assert line.endswith(": a worker process was killed by SIGKILL while converting it")

@@ -44,21 +44,26 @@ def _assert_no_space_error(outcome: str, target: Path) -> None:
     assert ".mla-tmp." not in outcome  # the user's path, never the temporary file's
 
 
+@pytest.mark.parametrize("how", ["create", "save"])
 @pytest.mark.parametrize("previous", [False, True])
 def test_create_on_a_full_disk_raises_and_leaves_no_partial_file(
-    disk: Path, previous: bool, request: pytest.FixtureRequest
+    disk: Path, previous: bool, how: str, request: pytest.FixtureRequest
 ) -> None:
     target = disk / "scan.mla"
     old = None
     if previous:
         _children.image(0).save(target)
         old = target.read_bytes()
-    outcome = _fill(target, "create")
+    outcome = _fill(target, how)
     _assert_no_space_error(outcome, target)
+    # the message says what became of the user's file (and of the creating handle)
+    kept = "the file was not changed" if previous else "no file was written"
+    closed = " and this handle is closed" if how == "create" else ""
+    assert outcome.endswith(kept + closed)
     assert _files(disk) == ([target] if previous else [])
     if old is not None:
         assert target.read_bytes() == old
-    if previous:
+    if previous and how == "create":
         kind = request.node.callspec.params["disk"]
         record(f"full disk (3 MiB {kind}) during create over a file: {outcome}")
 
@@ -70,6 +75,8 @@ def test_edit_or_save_on_a_full_disk_keeps_the_file(disk: Path, how: str) -> Non
     old = target.read_bytes()
     outcome = _fill(target, how)
     _assert_no_space_error(outcome, target)
+    closed = " and this handle is closed" if how == "edit" else ""
+    assert outcome.endswith(f"the file was not changed{closed}")
     assert _files(disk) == [target]
     assert target.read_bytes() == old
     assert verify_file(target).ok

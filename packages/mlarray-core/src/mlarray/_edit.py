@@ -41,8 +41,6 @@ from mlarray.meta import Meta
 
 __all__ = ["EditSession", "close_at_exit", "close_quietly"]
 
-FAILED = "the file was not changed and this handle is closed"
-
 
 class _Closable(Protocol):
     def close(self) -> None: ...
@@ -178,7 +176,7 @@ class EditSession:
             raise
         except (OSError, RuntimeError) as exc:
             written = self._staged.path if self._staged is not None else self.target
-            failure = write_failure(self.target, written, action, exc, outcome=FAILED)
+            failure = write_failure(self.target, written, action, exc, closed=True)
             self.discard()
             raise failure from exc
 

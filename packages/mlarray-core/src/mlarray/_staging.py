@@ -97,20 +97,21 @@ def _space_problem(path: Path, nbytes: int) -> OSError | None:
 
 
 def write_failure(
-    target: Path, written: Path, action: str, exc: BaseException, *, outcome: str
+    target: Path, written: Path, action: str, exc: BaseException, *, closed: bool = False
 ) -> MLArrayFileError:
     """The error for a write to ``written`` (staged for ``target``) that failed.
 
-    It names ``target``, never the temporary file, and when the file system is
-    full or a quota or file size limit is reached, says so with the ``errno``
-    message (blosc2 itself only says that a write failed).
+    It names ``target``, never the temporary file, says what became of it (not
+    changed, or not written when there was none), and when the file system is full
+    or a quota or file size limit is reached, says so with the ``errno`` message
+    (blosc2 itself only says that a write failed).
 
     Args:
         target: The user's file.
         written: The file being written when the failure happened.
         action: What was being done, e.g. ``"saving"``.
         exc: The failure (an ``OSError``, or blosc2's ``RuntimeError``).
-        outcome: What became of the user's file, e.g. ``"the previous file was kept"``.
+        closed: Whether the handle that wrote is closed by the failure.
     """
     cause = exc if isinstance(exc, OSError) else _space_problem(written, _PROBE_BYTES)
     if cause is None:
@@ -119,6 +120,9 @@ def write_failure(
         reason = os.strerror(cause.errno)
     else:
         reason = str(cause)
+    outcome = "the file was not changed" if target.exists() else "no file was written"
+    if closed:
+        outcome += " and this handle is closed"
     return MLArrayFileError(f"{target}: {action} failed: {reason}; {outcome}")
 
 
@@ -169,9 +173,7 @@ class StagedFile:
             os.replace(self.path, self.target)
         except OSError as exc:
             self.discard()
-            raise write_failure(
-                self.target, self.path, "writing", exc, outcome="the file was not changed"
-            ) from exc
+            raise write_failure(self.target, self.path, "writing", exc) from exc
         with suppress(OSError):
             _fsync_path(self._folder, directory=True)
         _remove_stale_temps(self.target)
@@ -200,9 +202,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
         if isinstance(exc, MLArrayError):
             staged.discard()
             raise
-        failure = write_failure(
-            target, staged.path, "saving", exc, outcome="the previous file was kept"
-        )
+        failure = write_failure(target, staged.path, "saving", exc)
         staged.discard()
         raise failure from exc
     except BaseException:

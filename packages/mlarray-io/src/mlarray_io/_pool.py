@@ -92,7 +92,7 @@ def _serve(function: Callable[[Item], Result], connection: Connection) -> None:
     way unwinds first), with :func:`os._exit`: nothing is left to clean up, and
     the interpreter's own teardown takes a second or more with these libraries.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # blocked already; the parent handles it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored since its start; the parent handles it
     signal.signal(signal.SIGTERM, _stop)
     _watch_parent()
     try:
@@ -116,31 +116,25 @@ def _next(connection: Connection) -> Any:
 
 
 @contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C back while a worker starts; it takes effect afterwards.
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while a worker starts, so that the worker ignores it from birth.
 
-    SIGINT is blocked in this thread, so that the started process inherits the
-    block, and (in the main thread) its handler only notes it meanwhile, so
-    that a Ctrl-C delivered to another thread cannot cut the start short either
-    (the new process would then die reading what it was sent); Python's usual
-    KeyboardInterrupt is raised afterwards.
+    An ignored signal is the one disposition a process keeps across ``exec``, and
+    Python then installs no KeyboardInterrupt handler: a worker still importing
+    when Ctrl-C reaches the whole process group stays silent (a blocked signal
+    would not do: ``spawn`` clears the mask of the new process). The parent
+    handles Ctrl-C again as soon as the process is started; one pressed during
+    those milliseconds is dropped. Outside the main thread, where handlers
+    cannot be changed, this does nothing.
     """
-    block = getattr(signal, "pthread_sigmask", None)  # POSIX only
-    previous = block(signal.SIG_BLOCK, {signal.SIGINT}) if block is not None else None
-    held: list[int] = []
-    handler = signal.getsignal(signal.SIGINT)
-    replaced = threading.current_thread() is threading.main_thread()  # else not allowed
-    if replaced:
-        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        if replaced:
-            signal.signal(signal.SIGINT, signal.SIG_DFL if handler is None else handler)
-        if block is not None and previous is not None:
-            block(signal.SIG_SETMASK, previous)
-        if held and handler is signal.default_int_handler:
-            raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_DFL if handler is None else handler)
 
 
 @dataclass
@@ -218,7 +212,7 @@ class _Pool(Generic[Item, Result]):
         process = self._context.Process(
             target=_serve, args=(self._function, theirs), name="mlarray-io worker", daemon=True
         )
-        with _sigint_held():
+        with _sigint_ignored():
             process.start()
         theirs.close()
         self._processes.append(process)

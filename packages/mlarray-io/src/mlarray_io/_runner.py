@@ -157,6 +157,11 @@ def _connect(scheduler: str) -> Any:
 
     distributed = import_distributed()
     try:
+        # A malformed address fails here, before a client exists: a client whose
+        # start failed blocks for seconds when it is collected.
+        scheme, location = distributed.comm.parse_address(scheduler)
+        if scheme in ("tcp", "tls"):
+            distributed.comm.parse_host_port(location)
         return distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
     except Exception as exc:
         raise SchedulerError(f"scheduler {scheduler!r} cannot be reached: {exc}") from exc
