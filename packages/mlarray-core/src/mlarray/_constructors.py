@@ -420,7 +420,7 @@ class Constructors:
             block_size: Explicit block size (only with ``patch_size=None``); None
                 lets Blosc2 decide.
             cparams: Blosc2 compression parameters, or a preset name. If None,
-                chosen for the values (arrays of 4 MiB or more; see ``MLArray``),
+                chosen for the values (arrays of 8 MiB or more; see ``MLArray``),
                 otherwise the ``"fast"`` preset: LZ4 level 9 with byte shuffle
                 (LZ4HC level 8 without shuffle for one-byte data); ``"compact"``
                 makes smaller files that read slower.
