@@ -7,7 +7,10 @@ from this tree, never in editable mode, so the tests see what PyPI users get.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -25,11 +28,41 @@ IMPORT_NAMES = {
     "mlarray-io": "mlarray_io",
 }
 PYTHON = "3.11"
+# The other Pythons the packages support (requires-python >= 3.11); tests_python runs on them.
+OTHER_PYTHONS = ("3.12", "3.13")
+
+
+def expose_pyenv_pythons() -> None:
+    """Let pyenv's shims run every Python the sessions name, not only its global one.
+
+    On machines whose Pythons come from pyenv, ``python3.12`` on the PATH is a shim
+    that fails unless 3.12 is among the selected versions; select the newest
+    installed patch release of each, after the versions already selected (``pyenv
+    exec`` selects the one that runs nox), so that ``python3`` stays what it was.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not versions.is_dir():
+        return
+    found = [name for name in os.environ.get("PYENV_VERSION", "").split(":") if name]
+    for minor in (PYTHON, *OTHER_PYTHONS):
+        releases = [
+            p.name for p in versions.glob(f"{minor}.*") if p.name[len(minor) + 1 :].isdigit()
+        ]
+        newest = max(releases, key=lambda name: int(name.rsplit(".", 1)[1]), default=None)
+        if newest is not None and newest not in found:
+            found.append(newest)
+    if found:
+        os.environ["PYENV_VERSION"] = ":".join(found)
+
+
+expose_pyenv_pythons()
 TEST_DEPS = ("pytest>=8.0", "hypothesis>=6.100")
 IO_EXTRAS = "[dask,zarr]"
 # The NGFF library whose reader and spec models check our OME-Zarr output.
 ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
+# Remote reads (tests/remote): mlarray-core[remote] and an S3 server to read from.
+REMOTE_TEST_DEPS = ("moto[server]>=5.0",)
 PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
 """Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
 # PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
@@ -107,14 +140,75 @@ def tests_core(session: nox.Session) -> None:
     session.run("pytest", "tests/core/test_cli.py", "-p", "no:cacheprovider", *session.posargs)
 
 
+# What differs between Pythons and between dependency versions is exercised by the
+# schema, container, file-format and conversion tests; the reliability, interop,
+# integration and training tests run once, in `tests`, on the main Python.
+PORTABLE_TESTS = ("tests/meta", "tests/core", "tests/io")
+
+
+def lowest_requirements() -> list[str]:
+    """Pin every third-party requirement of the three packages to its declared floor.
+
+    Reads the ``dependencies`` of each ``pyproject.toml`` (not the extras), so the
+    ranges the packages declare are the ones tested.
+    """
+    pins = []
+    for dist in PACKAGES:
+        with (ROOT / "packages" / dist / "pyproject.toml").open("rb") as file:
+            requirements = tomllib.load(file)["project"]["dependencies"]
+        for requirement in requirements:
+            match = re.fullmatch(r"([A-Za-z0-9_.\[\]-]+)\s*>=\s*([^,;\s]+)", requirement)
+            if match is not None:
+                pins.append(f"{match[1]}=={match[2]}")
+    return pins
+
+
+def run_portable_tests(session: nox.Session, *pins: str) -> None:
+    """Install the wheels (with ``pins`` held exactly) and run :data:`PORTABLE_TESTS`."""
+    install_all(session, *TEST_DEPS, *pins)
+    session.run(
+        "pytest",
+        *PORTABLE_TESTS,
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )
+
+
+@nox.session(python=OTHER_PYTHONS)
+def tests_python(session: nox.Session) -> None:
+    """The portable tests on the other supported Pythons."""
+    run_portable_tests(session)
+
+
+@nox.session(python=PYTHON)
+def tests_lowest(session: nox.Session) -> None:
+    """The portable tests with every dependency at the lowest version the packages declare.
+
+    Not yet run by ``tests``: it shows that the declared floors of numpy (1.26 lacks
+    ``asarray(copy=)``), nibabel (5.2 lacks ``Nifti1Extension.content``) and
+    SimpleITK (2.3 reads a truncated ``.mha`` without error) are too low.
+    """
+    pins = lowest_requirements()
+    session.log("lowest versions: " + ", ".join(pins))
+    run_portable_tests(session, *pins)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole suite: versions, meta-only and core-only venvs, all packages, interop."""
+    """The whole suite and every check CI runs.
+
+    Versions, lint, types, the meta-only and core-only venvs, the docs, all packages
+    together, interop, napari, PyTorch and the other Pythons.
+    """
     session.notify("versions")
+    session.notify("lint")
+    session.notify("typecheck")
     session.notify("tests_meta")
     session.notify("tests_core")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
+    wheels = install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
+    session.install(f"{wheels['mlarray-core']}[remote]", *REMOTE_TEST_DEPS)
     session.run(
         "pytest",
         "tests",
@@ -130,6 +224,8 @@ def tests(session: nox.Session) -> None:
     session.notify("napari")
     session.notify("napari_legacy")
     session.notify("tests_torch")
+    for python in OTHER_PYTHONS:
+        session.notify(f"tests_python-{python}", posargs=[])
 
 
 def check_cpu_torch(session: nox.Session, python: str = "python") -> None:
@@ -242,7 +338,7 @@ def napari_legacy(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole tree."""
-    session.install("ruff>=0.6")
+    session.install("ruff==0.17.6")  # the version the docs build formats signatures with
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -250,7 +346,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the three src trees (checked from source, see mypy_path)."""
-    session.install("mypy>=1.11", "numpy>=1.26", "blosc2>=4.14", "nibabel>=5.2", "tqdm")
+    session.install("mypy==2.4.1", "numpy>=1.26", "blosc2>=4.15", "nibabel>=5.2", "tqdm")
     session.run("mypy")
 
 
@@ -302,9 +398,19 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --loader`` runs the training-loader benchmark instead
     (benchmarks/loader/run.py): ours against nnU-Net's, medh5's and TorchIO's
     loaders, each peer in its own venv; other arguments go to that script.
+
+    ``nox -s bench -- --remote`` runs the remote-read benchmark
+    (benchmarks/remote/run.py): ours, python-blosc2's lazy reader and zarr v3 over
+    one loopback HTTP server; other arguments go to that script.
     """
     if "--loader" in session.posargs:
         loader_bench(session, [arg for arg in session.posargs if arg != "--loader"])
+        return
+    if "--remote" in session.posargs:  # remote patch reads: benchmarks/remote/run.py
+        wheels = install_all(session, "zarr>=3")
+        session.install(f"{wheels['mlarray-core']}[remote]")
+        arguments = [arg for arg in session.posargs if arg != "--remote"]
+        session.run("python", str(ROOT / "benchmarks" / "remote" / "run.py"), *arguments)
         return
     install_all(session, "zarr>=3", "h5py", "hdf5plugin", "nilearn", "matplotlib")
     legacy = Path(session.create_tmp()) / "legacy-venv"

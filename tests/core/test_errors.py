@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from mlarray import MLArray, comp_blosc2_params
 from mlarray._layout import MAX_CHUNKS
+from mlarray.cli import main as cli_main
 from mlarray.errors import (
     FileFormatError,
     LayoutError,
@@ -123,6 +126,11 @@ def test_a_structured_file_of_another_tool_reads_but_is_not_written(tmp_path: Pa
     with pytest.raises(MetaTypeError, match="structured dtypes"):
         MLArray.open(path, mmap_mode="r+")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["records.mla"]
+    shown = {"info": "[('a', '<i4'), ('b', '<f8')]", "header": "('a', '<i4')", "verify": ": OK"}
+    for command, expected in shown.items():  # each crashed on such files once
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            assert cli_main([command, str(path)]) == 0
+        assert expected in printed.getvalue()
 
 
 def _corrupt_until_undecodable(path: Path) -> bytes:

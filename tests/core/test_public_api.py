@@ -23,6 +23,7 @@ PUBLIC_ALL = [
     "AxisLabel",
     "AxisLabelEnum",
     "BaseMeta",
+    "BlockCache",
     "CoordSystem",
     "CoordSystemEnum",
     "MLArray",

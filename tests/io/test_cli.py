@@ -89,8 +89,9 @@ def test_glob_source_and_summary_path(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_workers_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as usage:
         main(["convert", str(tmp_path), str(tmp_path / "out"), "--workers", "0"])
+    assert usage.value.code == 2
     assert "expected at least 1 worker" in capsys.readouterr().err
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +16,12 @@ import pytest
 from dask import distributed
 
 from mlarray import MLArray
+from mlarray.cli import main
 from mlarray.errors import NoArrayError
+from mlarray_io._runner import SCHEDULER_TIMEOUT
 from mlarray_io.dask import import_distributed, to_dask_array
 from mlarray_io.dataset import convert_dataset
-from mlarray_io.errors import MissingDependencyError
+from mlarray_io.errors import MissingDependencyError, SchedulerError
 from tests.io._conversion import all_files, run_mlarray, write_corrupt_nifti, write_mla, write_nifti
 
 
@@ -120,6 +123,33 @@ def test_cli_scheduler_address(tmp_path: Path, client: distributed.Client) -> No
     assert result.returncode == 0, result.stderr
     assert "converted 1 (new: 1), skipped 0" in result.stdout
     assert (tmp_path / "out" / "a.mla").is_file()
+
+
+def test_a_scheduler_nobody_answers_at_is_one_line_and_status_1(tmp_path: Path) -> None:
+    write_nifti(tmp_path / "data" / "a.nii.gz")
+    with socket.socket() as bound:  # bound but not listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{bound.getsockname()[1]}"
+        result = run_mlarray(
+            "convert", tmp_path / "data", tmp_path / "out", "--scheduler", address, "--no-progress"
+        )  # run_mlarray's timeout guards against a hang; the connect timeout bounds the wait
+    assert (result.returncode, result.stdout) == (1, "")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"mlarray convert: error: scheduler {address!r} cannot be reached: ")
+    assert line.endswith(f" after {SCHEDULER_TIMEOUT} s")
+
+
+def test_a_scheduler_address_that_is_none_is_one_line_and_status_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_nifti(tmp_path / "data" / "a.nii.gz")
+    args = ["convert", str(tmp_path / "data"), str(tmp_path / "out"), "--no-progress"]
+    assert main([*args, "--scheduler", "notanaddress"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlarray convert: error: scheduler 'notanaddress' cannot be reached: ")
+    with pytest.raises(SchedulerError, match="notanaddress") as caught:
+        convert_dataset(tmp_path / "data", tmp_path / "out", scheduler="notanaddress")
+    assert isinstance(caught.value, ConnectionError)
 
 
 def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,15 +21,16 @@ def test_run_demo_reports_exact_round_trips(
     assert [scan.shape for scan in report.scans] == [
         (33, 41, 25), (128, 96, 24, 2), (21, 26, 22), (32, 20, 12, 2)
     ]  # fmt: skip
-    for scan in report.scans:
-        assert scan.mla_patches_per_second > 0
-        assert scan.nifti_patches_per_second > 0
     stems = [name.split(".")[0] for name in SAMPLE_SCANS]
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == sorted(
         [f"{stem}.mla" for stem in stems] + [f"{stem}.roundtrip.nii.gz" for stem in stems]
     )
     printed = capsys.readouterr().out
     assert printed.count("chunks / blocks:") == len(SAMPLE_SCANS)
+    for scan in report.scans:  # the timings are reported as measured, whatever they are
+        row = next(line for line in printed.splitlines() if line.startswith(scan.name))
+        rates = f"{scan.mla_patches_per_second:.0f} {scan.nifti_patches_per_second:.0f}"
+        assert row.split()[-3:] == [*rates.split(), f"{scan.speedup:.1f}x"]
     assert "geometry round trip .mla -> NIfTI: 4/4 exact" in printed
 
 

@@ -6,7 +6,7 @@ import contextlib
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlarray_meta._chunk import decode_chunk
@@ -127,6 +127,12 @@ def test_declared_sizes_above_the_limit_are_unsafe(chunk: bytes) -> None:
 def test_arbitrary_bytes_decode_or_raise_file_format_error(data: bytes) -> None:
     with contextlib.suppress(FileFormatError):
         decode(data)
+
+
+def test_examples_are_not_timed() -> None:
+    """The suite's Hypothesis profile (tests/conftest.py): outcomes never depend on speed."""
+    assert settings().deadline is None
+    assert HealthCheck.too_slow in settings().suppress_health_check
 
 
 @given(st.binary(min_size=1, max_size=400), st.data())

@@ -25,6 +25,7 @@ from mlarray_meta.codec import (
     MAX_ENVELOPE_BYTES,
     MAX_LEGACY_BYTES,
     Envelope,
+    _nesting_depth,
     decode_envelope,
     decode_legacy,
     encode_envelope,
@@ -165,6 +166,29 @@ def test_decode_rejects_deep_json_without_recursion_error(levels: int) -> None:
     data += b"]" * levels + b"}}"
     with pytest.raises(FileFormatError, match="nested deeper than 64"):
         decode_envelope(data, source=SRC)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings full of what the bracket count must skip: brackets, quotes, backslashes.
+tricky_text = st.text(alphabet='[]{}"\\ax\u00e9\n', max_size=12)
+tricky_json = st.recursive(
+    st.none() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(tricky_text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(tricky_json, st.booleans())
+def test_nesting_depth_counts_brackets_outside_strings_only(value: Any, ascii_only: bool) -> None:
+    data = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert _nesting_depth(data) == _depth(value)
 
 
 def test_decode_refuses_oversized_data_before_parsing() -> None:

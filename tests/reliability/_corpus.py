@@ -3,7 +3,8 @@
 :func:`make_sources` writes the valid files with :class:`MLArray` (plus a copy of
 the ``mlarray`` 0.0.54 fixture); :func:`make_corpus` derives the cases from them:
 truncations, byte flips by region (frame header, chunk offsets index, trailer and
-vlmeta entries, chunk headers, chunk data), pickles with dangerous globals, gzip
+vlmeta entries, chunk headers, chunk data) and in two regions at once (a metadata
+entry or the trailer, plus a chunk's data), pickles with dangerous globals, gzip
 and chunk bombs, hostile JSON, metadata that disagrees with the array, foreign
 metalayers, an empty file and a directory. ``scale`` multiplies the number of
 random flips; ``seed`` picks them.
@@ -223,12 +224,40 @@ def _pick(spans: list[tuple[int, int]], rng: random.Random) -> int:
     return rng.randrange(start, stop)
 
 
+def _paired_regions(layout: Layout) -> Iterator[tuple[str, list[tuple[int, int]]]]:
+    """Regions damaged together with a chunk's data: where the checksums live."""
+    if layout.vlmeta:
+        yield "metadata entry + chunk flip", list(layout.vlmeta.values())
+    yield "trailer + chunk flip", [layout.trailer]
+
+
+def _add_gzip_time_flip(
+    builder: _Builder, source: Source, data: bytes, layout: Layout, chunk_byte: int
+) -> None:
+    """A bit of the legacy entry's gzip timestamp (outside gzip's CRC) and a chunk byte."""
+    if "mlarray" not in layout.vlmeta:
+        return
+    start, stop = layout.vlmeta["mlarray"]
+    position = data.index(b"\x1f\x8b\x08", start, stop) + 4
+    damaged = bytearray(data)
+    damaged[position] ^= 0x01
+    damaged[chunk_byte] ^= 0x10
+    name = f"gzip timestamp of vlmeta 'mlarray' and byte {chunk_byte} flipped"
+    builder.add_bytes(source, "metadata entry + chunk flip", name, bytes(damaged))
+
+
 def add_damage(builder: _Builder, source: Source, *, scale: int, seeds: list[int]) -> None:
-    """Truncations and random byte flips of ``source``, region by region."""
+    """Truncations and random byte flips of ``source``, region by region and in pairs.
+
+    The pairs flip a byte where the metadata and its checksum record are stored
+    and one in a chunk's data: the damaged metadata must not switch the checks of
+    the damaged chunk off.
+    """
     data = source.path.read_bytes()
     layout = frame_layout(source.path)
     for length in _truncation_lengths(layout):
         builder.add_bytes(source, "truncated", f"truncated to {length} bytes", data[:length])
+    chunk_data = [(start + 32, stop) for start, stop in layout.chunks]
     for seed in seeds:
         rng = random.Random(f"{seed}-{source.name}")
         for kind, spans in _regions(layout):
@@ -236,6 +265,15 @@ def add_damage(builder: _Builder, source: Source, *, scale: int, seeds: list[int
                 position = _pick(spans, rng)
                 damaged = _flip(data, position, rng)
                 builder.add_bytes(source, kind, f"byte {position} flipped (seed {seed})", damaged)
+        if not layout.chunks:
+            continue
+        _add_gzip_time_flip(builder, source, data, layout, _pick(chunk_data, rng))
+        for kind, spans in _paired_regions(layout):
+            for _ in range(_FLIPS_PER_REGION * scale):
+                first, second = _pick(spans, rng), _pick(chunk_data, rng)
+                damaged = _flip(_flip(data, first, rng), second, rng)
+                name = f"bytes {first} and {second} flipped (seed {seed})"
+                builder.add_bytes(source, kind, name, damaged)
 
 
 class _Payload:
@@ -333,7 +371,7 @@ def _envelope(meta: Any, **members: Any) -> bytes:
     return json.dumps(document).encode()
 
 
-def _hostile_json(meta: dict[str, Any]) -> dict[str, bytes]:
+def _hostile_json(meta: dict[str, Any], *, huge: bool) -> dict[str, bytes]:
     spatial = meta["spatial"]
     deep_list = "[" * 100_000 + "]" * 100_000
     cases: dict[str, bytes] = {
@@ -343,7 +381,6 @@ def _hostile_json(meta: dict[str, Any]) -> dict[str, bytes]:
         "JSON object nested 500 deep in meta.source": _envelope(
             {**meta, "source": {"data": json.loads("{" + '"a":{' * 500 + "}" * 501)}}
         ),
-        "huge JSON (65 MiB string)": _envelope({**meta, "source": {"data": "x" * (65 * 2**20)}}),
         "large JSON (2 MiB string, valid)": _envelope(
             {**meta, "source": {"data": {"note": "x" * (2 * 2**20)}}}
         ),
@@ -387,14 +424,22 @@ def _hostile_json(meta: dict[str, Any]) -> dict[str, bytes]:
             meta, integrity={"algorithm": "crc32", "chunks": [0] * 16}
         ),
     }
+    if huge:
+        cases["huge JSON (65 MiB string)"] = _envelope(
+            {**meta, "source": {"data": "x" * (65 * 2**20)}}
+        )
     return cases
 
 
-def add_hostile_json(builder: _Builder, source: Source) -> None:
-    """The JSON envelope replaced by huge, deeply nested or ill-typed documents."""
+def add_hostile_json(builder: _Builder, source: Source, *, huge: bool) -> None:
+    """The JSON envelope replaced by huge, deeply nested or ill-typed documents.
+
+    ``huge`` adds an envelope above the size limit (65 MiB on disk: one source is enough,
+    the limit is checked before the envelope is looked at).
+    """
     meta = read_frame(source.path).vlmeta_value("mla")
     mapping = json.loads(meta)["meta"]
-    for name, payload in _hostile_json(mapping).items():
+    for name, payload in _hostile_json(mapping, huge=huge).items():
         builder.add_edited(source, "hostile json", name, _set_raw("mla", payload))
 
     def packed_int(vlmeta: Any) -> None:
@@ -487,8 +532,8 @@ def make_corpus(
     add_pickles(builder, ct)
     add_pickles(builder, by_name["legacy"])
     add_bombs(builder, ct)
-    add_hostile_json(builder, ct)
-    add_hostile_json(builder, by_name["metaonly"])
+    add_hostile_json(builder, ct, huge=True)
+    add_hostile_json(builder, by_name["metaonly"], huge=False)
     add_disagreements(builder, ct, folder)
     add_foreign_metalayers(builder, ct, folder)
     empty = builder.add_bytes(ct, "empty", "zero-length file", b"")

@@ -23,7 +23,8 @@ WORKER = Path(__file__).with_name("_worker.py")
 MEMORY_HEADROOM = 1536 * 2**20
 """Address space a case may add to the worker's (RLIMIT_AS = baseline + this)."""
 STALL_SECONDS = 60.0
-"""A worker that logs nothing for this long is killed; its current case hung."""
+"""A worker that logs nothing for this long (one operation of one case) is killed; its
+current case hung."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,13 @@ def _run_shard(
                 env=os.environ.copy(),
             )
             death = _watch(process, log)
-        started = None
+        started, operation = None, ""
         for line in log.read_text().splitlines():
             if line.startswith("start "):
                 started = int(line.split()[1])
+                continue
+            if line.startswith("op "):
+                operation = line[3:]
                 continue
             record = json.loads(line)
             results[record["index"]] = CaseResult(record["index"], record["ops"], None)
@@ -96,7 +100,8 @@ def _run_shard(
         if started is None:  # died between cases (start-up): report on the next case
             started = first
         tail = stderr_path.read_text(errors="replace")[-2000:]
-        results[started] = CaseResult(started, None, f"{death or 'exited early'}\n{tail}")
+        what = f"{death or 'exited early'} (operation {operation or 'none yet'})"
+        results[started] = CaseResult(started, None, f"{what}\n{tail}")
         first = started + 1
     return results
 

@@ -1,8 +1,10 @@
 """Damaged and hostile files: clear errors, never a crash, code execution or memory blow-up.
 
 Every corpus case (see ``_corpus.py``) goes through ``MLArray.open`` (with and
-without ``verify``) plus a patch read, ``MLArray.load`` (with and without
-``verify``), whole-array reads on two threads after ``open`` and ``load``,
+without ``verify``) plus a patch read, ``read_patches`` (with and without
+``verify``), a handle opened with ``verify`` and pickled before its first read,
+``MLArray.load`` (with and without ``verify``), whole-array reads on two threads
+after ``open`` and ``load``,
 ``MLArray(path)``, the core header reader, ``mlarray_meta.read_header`` and
 ``mlarray verify``, in worker subprocesses whose address space is capped
 (``_worker.py``). ``MLARRAY_FUZZ_SCALE`` and ``MLARRAY_FUZZ_SEEDS`` make the run
@@ -25,7 +27,14 @@ from tests.reliability._summary import fuzz_scale, fuzz_seeds, record
 FAILURES = ("crashed", "hung", "unexpected exception", "code executed")
 OUTCOMES = ("rejected", "reported", "valid", "undetected", *FAILURES)
 CHECKSUMMED = ("ct", "channels")
-CHUNK_DAMAGE = ("index flip", "chunk header flip", "chunk data flip")
+CHUNK_DAMAGE = (
+    "index flip",
+    "chunk header flip",
+    "chunk data flip",
+    "metadata entry + chunk flip",
+    "trailer + chunk flip",
+)
+VERIFIED_READS = ("open_verify", "load_verify", "patches_verify", "pickled_verify")
 HEADER_OPS = ("header_core", "header_meta")
 
 
@@ -95,7 +104,7 @@ def _record_summary(found: list[Outcome]) -> None:
     for kind in kinds:
         counts = Counter(outcome.verdict for outcome in found if outcome.case.kind == kind)
         cells = ", ".join(f"{name} {counts[name]}" for name in OUTCOMES if counts[name])
-        record(f"  {kind:18} {sum(counts.values()):5}: {cells}")
+        record(f"  {kind:28} {sum(counts.values()):5}: {cells}")
     differs = [outcome for outcome in found if outcome.ops.get("open") == "differs"]
     flagged = sum(outcome.ops.get("verify") == "flagged" for outcome in differs)
     record(
@@ -124,6 +133,8 @@ def test_corpus_covers_every_kind_of_damage(outcomes: list[Outcome]) -> None:
         "vlmeta flip",
         "chunk header flip",
         "chunk data flip",
+        "metadata entry + chunk flip",
+        "trailer + chunk flip",
         "pickle",
         "bomb",
         "hostile json",
@@ -192,16 +203,22 @@ def test_object_dtypes_are_refused_before_blosc2_reads_them(outcomes: list[Outco
 
 
 def test_damaged_chunks_never_pass_checksum_verification(outcomes: list[Outcome]) -> None:
-    """With checksums, chunk and index damage is reported; verify=True never returns it."""
+    """With checksums, chunk and index damage is reported; verify=True never returns it.
+
+    Also when the metadata entry or the trailer holding the checksums is damaged too,
+    and through ``read_patches`` and handles pickled before their first read.
+    """
+    checked = [
+        outcome
+        for outcome in outcomes
+        if outcome.case.kind in CHUNK_DAMAGE and outcome.case.source.name in CHECKSUMMED
+    ]
+    assert len({outcome.case.kind for outcome in checked}) == len(CHUNK_DAMAGE)
     missed = [
         _describe(outcome)
-        for outcome in outcomes
-        if outcome.case.kind in CHUNK_DAMAGE
-        and outcome.case.source.name in CHECKSUMMED
-        and (
-            "differs" in (outcome.ops["open_verify"], outcome.ops["load_verify"])
-            or (outcome.ops["open"] == "differs" and outcome.ops["verify"] == "ok")
-        )
+        for outcome in checked
+        if "differs" in (outcome.ops[op] for op in VERIFIED_READS)
+        or (outcome.ops["open"] == "differs" and outcome.ops["verify"] == "ok")
     ]
     assert not missed
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # First of all: refuse to run from files that the old `mlarray` distribution mixed in.
 from mlarray import _clash  # noqa: F401
+from mlarray._remote import BlockCache
 from mlarray._version import __version__
 from mlarray.chunking import MLARRAY_DEFAULT_PATCH_SIZE, comp_blosc2_params
 from mlarray.errors import MLArrayError
@@ -39,6 +40,7 @@ __all__ = [
     "AxisLabel",
     "AxisLabelEnum",
     "BaseMeta",
+    "BlockCache",
     "CoordSystem",
     "CoordSystemEnum",
     "MLArray",

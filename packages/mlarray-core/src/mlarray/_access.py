@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlarray._integrity import ChunkVerifier
 from mlarray._patches import patch_boxes, read_patches
-from mlarray.errors import FileFormatError, NoArrayError
+from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.meta import Meta
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from numpy.typing import DTypeLike
+
+    from mlarray._remote import Url
 
 __all__ = ["ArrayAccess"]
 
@@ -26,7 +29,7 @@ class ArrayAccess:
     meta: Meta
     _store: Any
     _verifier: ChunkVerifier | None
-    _file_path: Path | None
+    _file_path: Path | Url | None
 
     def _require_array(self, action: str) -> Any:
         if self._store is None:
@@ -39,8 +42,16 @@ class ArrayAccess:
             return store
         if self._verifier is not None:
             self._verifier.check_all()
-        try:
+        with self._decoding():
             return np.asarray(store[...])
+
+    @contextmanager
+    def _decoding(self) -> Iterator[None]:
+        """Report blosc2's only sign of a chunk it cannot decompress (a bare RuntimeError)."""
+        try:
+            yield
+        except MLArrayError:
+            raise  # ours (a remote file that cannot be read, ...): it names its cause
         except RuntimeError as exc:
             raise self._undecodable(exc) from exc
 
@@ -59,10 +70,8 @@ class ArrayAccess:
         store = self._require_array("read")
         if self._verifier is not None:
             self._verifier.check_key(key)
-        try:
+        with self._decoding():
             return store[key]
-        except RuntimeError as exc:  # blosc2's only report of a chunk it cannot decompress
-            raise self._undecodable(exc) from exc
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
         """NumPy's array protocol: the data as an ndarray.
@@ -125,6 +134,8 @@ class ArrayAccess:
         Raises:
             TypeError: If no array data is loaded, or ``out`` does not fit.
             ValueError: If a patch has the wrong number of indices or leaves the array.
+            ChecksumError: The file was opened with ``verify=True`` and a chunk a patch
+                touches does not match its checksum (nothing is returned).
         """
         store = self._require_array("read patches")
         shape = tuple(store.shape)
@@ -133,7 +144,5 @@ class ArrayAccess:
         if self._verifier is not None:
             for begin, stop in boxes:
                 self._verifier.check_key(tuple(map(slice, begin, stop)))
-        try:
+        with self._decoding():
             return read_patches(store, boxes, patch, out)
-        except RuntimeError as exc:
-            raise self._undecodable(exc) from exc

@@ -31,8 +31,10 @@ __all__ = [
     "buffer_reader",
     "check_frame",
     "check_frame_kind",
+    "chunk_offsets",
     "descriptor_reader",
     "parse_dtype",
+    "special_kind",
 ]
 
 ARRAY_METALAYERS = frozenset({"b2nd"})
@@ -46,7 +48,7 @@ Reader = Callable[[int, int], bytes]
 """Reads ``size`` bytes at ``offset``: ``read(offset, size)``."""
 
 
-def check_frame_kind(path: Path, frame: FrameInfo) -> None:
+def check_frame_kind(path: str | Path, frame: FrameInfo) -> None:
     """Check, from the header alone, that the frame is a plain array blosc2 may open.
 
     The cheap part of :func:`check_frame`, done when a file is opened; the chunk
@@ -115,7 +117,7 @@ def parse_dtype(text: str) -> np.dtype[Any]:
     return dtype
 
 
-def _check_dtype(path: Path, frame: FrameInfo) -> None:
+def _check_dtype(path: str | Path, frame: FrameInfo) -> None:
     try:
         dtype = parse_dtype(frame.dtype)
     except (TypeError, ValueError, SyntaxError, MemoryError, RecursionError) as exc:
@@ -135,14 +137,30 @@ def _check_dtype(path: Path, frame: FrameInfo) -> None:
         )
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> None:
-    """Check the chunk index and the header of every chunk it points to."""
+def special_kind(offset: int) -> int | None:
+    """The kind of value run a chunk-index entry stands for (zeros 1, NaNs 2, uninitialized 4).
+
+    None for an entry that is an offset: the chunk's bytes are stored there.
+    """
+    return (offset >> 56) & 0x7F if offset in _SPECIAL_OFFSETS else None
+
+
+def chunk_offsets(source: str | Path, frame: FrameInfo, read: Reader) -> list[int]:
+    """Read and check a frame's chunk index; return one entry per chunk.
+
+    Each entry is the chunk's offset from the end of the frame header, or a marker
+    of a chunk stored as a run of one value (see :func:`special_kind`).
+
+    Raises:
+        FileFormatError: The index cannot be decompressed, has the wrong size, or
+            points outside the frame's chunks.
+    """
     index_start = frame.header_length + frame.cbytes
     trailer_start = frame.frame_length - frame.trailer_length
     index_nbytes = frame.nchunks * _OFFSET_SIZE
     index_cbytes = check_chunk_header(
         read(index_start, HEADER_SIZE),
-        source=f"{path}: chunk index",
+        source=f"{source}: chunk index",
         typesize=None,
         nbytes=index_nbytes,
         room=trailer_start - index_start,
@@ -151,19 +169,26 @@ def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> None:
         # one thread: starting a thread pool costs more than this tiny chunk
         raw = blosc2.decompress2(read(index_start, index_cbytes), nthreads=1)
     except (RuntimeError, ValueError) as exc:
-        raise FileFormatError(f"{path}: chunk index cannot be decompressed: {exc}") from None
+        raise FileFormatError(f"{source}: chunk index cannot be decompressed: {exc}") from None
     if len(raw) != index_nbytes:
         raise FileFormatError(
-            f"{path}: chunk index: expected {index_nbytes} bytes, found {len(raw)}"
+            f"{source}: chunk index: expected {index_nbytes} bytes, found {len(raw)}"
         )
-    for number, offset in enumerate(np.frombuffer(raw, dtype="<i8").tolist()):
-        if offset in _SPECIAL_OFFSETS:
-            continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
-        if not 0 <= offset <= frame.cbytes - HEADER_SIZE:
+    offsets: list[int] = np.frombuffer(raw, dtype="<i8").tolist()
+    for number, offset in enumerate(offsets):
+        if offset not in _SPECIAL_OFFSETS and not 0 <= offset <= frame.cbytes - HEADER_SIZE:
             raise FileFormatError(
-                f"{path}: chunk index: chunk {number} at offset {offset} lies outside the "
+                f"{source}: chunk index: chunk {number} at offset {offset} lies outside the "
                 f"{frame.cbytes} bytes of chunks"
             )
+    return offsets
+
+
+def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> None:
+    """Check the chunk index and the header of every chunk it points to."""
+    for number, offset in enumerate(chunk_offsets(path, frame, read)):
+        if offset in _SPECIAL_OFFSETS:
+            continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
         check_chunk_header(
             read(frame.header_length + offset, HEADER_SIZE),
             source=f"{path}: chunk {number}",

@@ -44,11 +44,14 @@ def _decompress_entry(chunk: bytes) -> bytes:
         raise FileFormatError(f"a metadata entry cannot be decompressed: {exc}") from exc
 
 
-def read_file_header(path: Path) -> Header:
+def read_file_header(path: Path | str) -> Header:
     """Read a file's header with the standard-library reader, blosc2 decoding what it cannot.
 
+    Args:
+        path: A local file, or an ``http(s)://`` URL (read with two range requests).
+
     Raises:
-        MLArrayFileError: If the file is missing or unreadable.
+        MLArrayFileError: If the file is missing or unreadable (RemoteFileError for a URL).
         FileFormatError: If the frame or its metadata is invalid or unsafe.
     """
     return read_header(path, decompress=_decompress_entry)

@@ -33,6 +33,7 @@ __all__ = [
     "damaged_chunks",
     "describe_chunk",
     "first_damaged_chunk",
+    "integer_index",
     "record_problem",
     "touched_chunks",
     "updated_checksums",
@@ -180,14 +181,21 @@ def _axis_chunks(item: Any, size: int, chunk: int) -> Sequence[int] | None:
             return range(0)
         low, high = sorted((positions[0], positions[-1]))
         return range(low // chunk, high // chunk + 1)
-    if isinstance(item, bool | np.bool_):
-        return None
-    try:
-        position = operator.index(item)
-    except TypeError:
+    position = integer_index(item)
+    if position is None:
         return None
     position += size if position < 0 else 0
     return range(position // chunk, position // chunk + 1) if 0 <= position < size else range(0)
+
+
+def integer_index(item: Any) -> int | None:
+    """``item`` as an integer index (Python or NumPy integer); None for anything else."""
+    if isinstance(item, bool | np.bool_):
+        return None
+    try:
+        return operator.index(item)
+    except TypeError:
+        return None
 
 
 def touched_chunks(shape: tuple[int, ...], chunks: tuple[int, ...], key: Any) -> Sequence[int]:
@@ -226,14 +234,14 @@ class ChunkVerifier:
         record: Its integrity record, already checked with :func:`record_problem`.
     """
 
-    def __init__(self, path: Path, array: Any, record: dict[str, Any]) -> None:
+    def __init__(self, path: Path | str, array: Any, record: dict[str, Any]) -> None:
         self._path = path
         self._array = array
         self._record = record
         self._checked: set[int] = set()
 
     @classmethod
-    def for_file(cls, path: Path, array: Any, header: HeaderMapping) -> ChunkVerifier | None:
+    def for_file(cls, path: Path | str, array: Any, header: HeaderMapping) -> ChunkVerifier | None:
         """Return a verifier for ``array`` read from ``path``, or None if it has no checksums.
 
         Files written by ``mlarray`` 0.0.54 or plain blosc2 have none and are read

@@ -29,6 +29,7 @@ class Picklable:
     _verify_reads: bool
     _session: Any
     _pending: Any
+    _opened: Any
     _read_only: bool
     _frame_borrowed: bool
     _dparams: dict[str, Any]
@@ -53,8 +54,8 @@ class Picklable:
 
         A file opened read-only (or copy-on-write, before any write) pickles as its
         path and open arguments and is opened again by the receiving process, which
-        then maps the file itself; an in-memory array (or a copy-on-write one
-        written to) pickles its data.
+        then maps the file itself (a remote file: opens its own session); an
+        in-memory array (or a copy-on-write one written to) pickles its data.
 
         Raises:
             MLArrayFileError: For a file opened for writing: a second process writing
@@ -74,6 +75,7 @@ class Picklable:
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
                 "verify": self._verify_reads,
+                "remote": self._opened.reopen_arguments() if _is_remote(self._opened) else {},
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
@@ -89,6 +91,7 @@ class Picklable:
                 mmap_mode=state["mmap_mode"],
                 dparams=state["dparams"],
                 verify=state["verify"],
+                **state.get("remote", {}),
             )
             self.__dict__.update(opened.__dict__)
             self._meta = meta
@@ -99,3 +102,9 @@ class Picklable:
             data = blosc2.ndarray_from_cframe(data, copy=True)
             data.schunk.dparams = blosc2.DParams(**self._dparams)
         self._store, self._layout = data, state["layout"]
+
+
+def _is_remote(opened: Any) -> bool:
+    from mlarray._remote import RemoteFile
+
+    return isinstance(opened, RemoteFile)

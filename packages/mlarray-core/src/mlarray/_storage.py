@@ -19,6 +19,7 @@ from mlarray._opened import read_errors
 from mlarray.errors import FileFormatError, MLArrayFileError
 from mlarray.meta import Meta
 from mlarray_meta._base import BaseMeta
+from mlarray_meta._remote import is_url
 from mlarray_meta.frame import parse_frame
 from mlarray_meta.meta import meta_from_file
 
@@ -46,11 +47,16 @@ def check_mla_path(filepath: str | os.PathLike[str], *, must_exist: bool) -> Pat
 
     Raises:
         MLArrayFileError: If the suffix is not ``.mla``, the file is missing (when
-            ``must_exist``) or the path is a directory.
+            ``must_exist``), the path is a directory, or it is a URL.
     """
     if not isinstance(filepath, (str, os.PathLike)):
         raise MLArrayFileError(
             f"expected a path to a .mla file, got {type(filepath).__name__} {filepath!r}"
+        )
+    if is_url(filepath):
+        raise MLArrayFileError(
+            f"{filepath}: a URL; remote files are read with MLArray.open(url) (read-only), "
+            "this operation needs a local path"
         )
     path = Path(filepath)
     if path.suffix != MLA_SUFFIX:

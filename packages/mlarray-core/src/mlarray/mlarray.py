@@ -32,6 +32,7 @@ from mlarray._layout import (
 from mlarray._opened import MappedFile, OpenedFile, open_file
 from mlarray._params import compression_plan, decompression_params
 from mlarray._pickling import Picklable
+from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
 from mlarray._staging import atomic_write
 from mlarray._storage import (
     CREATE_MMAP_MODES,
@@ -145,15 +146,15 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         """Set every instance attribute: an in-memory MLArray without array data."""
         self._meta = meta
         self._store_value: Any = None
-        self._pending: OpenedFile | None = None  # opened, attached on first data access
-        self._opened: OpenedFile | None = None  # the file a read-only handle reads
+        self._pending: OpenedFile | RemoteFile | None = None  # attached on first data access
+        self._opened: OpenedFile | RemoteFile | None = None  # the file a read-only handle reads
         self._session: EditSession | None = None  # the edit of a writable handle
         self._layout: ArrayLayout | None = None
         self._read_only = False
         self._verifier: ChunkVerifier | None = None
         self._verify_reads = False  # open(verify=True): what pickled handles ask for too
         self._frame_borrowed = False
-        self._file_path: Path | None = None  # the file attached, see ``filepath``
+        self._file_path: Path | Url | None = None  # the file attached, see ``filepath``
         self.mode: str | None = None
         self.mmap_mode: str | None = None
         self._cparams_arg = cparams
@@ -272,6 +273,8 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         *,
         verify: bool = False,
+        storage_options: dict[str, Any] | None = None,
+        cache: CacheArgument = None,
     ) -> MLArray:
         """Open an existing MLArray file with memory mapping.
 
@@ -279,8 +282,13 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         file is opened once: header and data always come from the same file, even
         when a ``save`` replaces it meanwhile.
 
+        A URL (``https://``, ``s3://``, ``gs://`` or any fsspec URL; needs
+        ``pip install "mlarray-core[remote]"``) opens a remote file read-only: the
+        header is read with one or two range requests, then each read fetches only
+        the blocks it touches (see ``docs/remote.md``).
+
         Args:
-            filepath: Target file path. Must end with ".mla".
+            filepath: Target file path (must end with ".mla"), or the URL of one.
             mode: 'r' (default, read-only) or 'a' (read/write), used when
                 ``mmap_mode`` is None.
             mmap_mode: 'r' (default, read-only), 'r+' (read/write), 'c'
@@ -291,7 +299,12 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 {'nthreads': 1}.
             verify: Check each chunk against the checksum stored at save time the
                 first time a read touches it (files without checksums are read
-                unchecked). Writes switch the checks off.
+                unchecked). Writes switch the checks off. A remote file's chunks are
+                then fetched whole.
+            storage_options: For a URL: options of the fsspec filesystem of its scheme
+                (credentials, endpoint, HTTP headers).
+            cache: For a URL: a :class:`~mlarray.BlockCache` (or a folder for one)
+                keeping the fetched blocks on local disk, shared between processes.
 
         Returns:
             The opened MLArray. Call :meth:`close` (or use it in a ``with`` block)
@@ -300,18 +313,36 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         Raises:
             RuntimeError: If the file extension is invalid, the file is missing or
                 mode/mmap_mode is invalid for opening, or (writable modes) the file
-                or its folder is not writable.
+                or its folder is not writable; for a URL, if a writable mode is asked
+                for (ReadOnlyError) or the file cannot be read (RemoteFileError).
+            ImportError: A URL needs fsspec (or its scheme's package), not installed.
             ValueError: If the file is not a valid ``.mla`` file (FileFormatError),
                 or, with ``verify``, its checksum record is unusable or a read
                 touches a damaged chunk (ChecksumError, naming the chunk and region).
         """
-        path = check_mla_path(filepath, must_exist=True)
         check_mode(mode, OPEN_MODES, "mode", "opening")
         check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
         writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        if writable:
-            check_writable(path)
-        opened = open_file(path, mapped=writable or mmap_mode is not None)
+        opened: OpenedFile | RemoteFile
+        path: Path | Url
+        if is_url(filepath):  # the one place where remote files come in
+            opened = open_remote(
+                filepath,
+                mode=mode,
+                mmap_mode=mmap_mode,
+                storage_options=storage_options,
+                cache=cache,
+            )
+            path = opened.path
+        else:
+            path = check_mla_path(filepath, must_exist=True)
+            if storage_options is not None or cache is not None:
+                raise MLArrayFileError(
+                    f"{path}: storage_options and cache apply to URLs, not to local files"
+                )
+            if writable:
+                check_writable(path)
+            opened = open_file(path, mapped=writable or mmap_mode is not None)
         header = opened.header
         image = cls._from_file(header.meta, decompression_params(dparams))
         image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
@@ -332,7 +363,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     def _start_session(self, base: MappedFile) -> None:
         """Make this handle the edit of ``base`` (see :class:`~mlarray._edit.EditSession`)."""
-        assert self._file_path is not None
+        assert isinstance(self._file_path, Path)  # remote files are never written
         self._session = EditSession.of(self._file_path, base, self.meta)
         close_at_exit(self)
 
@@ -485,7 +516,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             image._store = image._decompressed()
         return image
 
-    def _attach_file(self, path: Path, store: Any) -> None:
+    def _attach_file(self, path: Path | Url, store: Any) -> None:
         """Attach a store read from ``path``, whose header gave ``self.meta``."""
         meta = self.meta
         self._file_path = path
@@ -852,7 +883,9 @@ def _storable(meta: Meta) -> bool:
     return True
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(a: Path | Url, b: Path) -> bool:
+    if isinstance(a, Url):
+        return False
     try:
         return a.resolve() == b.resolve()
     except OSError:

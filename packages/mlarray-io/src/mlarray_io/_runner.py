@@ -8,11 +8,10 @@ complete.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,14 +21,20 @@ from tqdm import tqdm
 from mlarray.errors import MetaValidationError, MLArrayError
 from mlarray_io._freshness import Freshness, freshness
 from mlarray_io._options import ConversionOptions
+from mlarray_io._pool import run_in_workers
 from mlarray_io._sources import image_suffix
+from mlarray_io._staging import make_folder
 from mlarray_io._summary import ConversionRecord, ConversionSummary
 from mlarray_io.convert import convert_with
+from mlarray_io.errors import SchedulerError
 
 if TYPE_CHECKING:
     from dask.distributed import Client
 
-__all__ = ["FileJob", "Job", "run_jobs"]
+__all__ = ["SCHEDULER_TIMEOUT", "FileJob", "Job", "run_jobs"]
+
+SCHEDULER_TIMEOUT = 5
+"""Seconds to wait for a Dask scheduler given by its address before giving up."""
 
 
 class Job(Protocol):
@@ -109,7 +114,7 @@ def _convert(run: _Run) -> ConversionRecord:
     start = time.perf_counter()
     error = None
     try:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(job.output.parent)
         job.run(overwrite=run.why.reason != "new")
     except Exception as exc:
         error = _describe(exc)
@@ -128,26 +133,36 @@ def _outcome(future: Any, run: _Run) -> ConversionRecord:
     return record
 
 
-def _run_locally(runs: Sequence[_Run], workers: int) -> Iterator[ConversionRecord]:
+def _died(run: _Run, how: str) -> ConversionRecord:
+    """The record of a run whose worker process died while converting it."""
+    job = run.job
+    error = f"{how} while converting it"
+    return ConversionRecord(str(job.source), str(job.output), error=error, reason=run.why.reason)
+
+
+def _run_locally(runs: Sequence[_Run], workers: int) -> Generator[ConversionRecord]:
     if workers == 1 or len(runs) <= 1:
         yield from map(_convert, runs)
-        return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(min(workers, len(runs)), mp_context=context)
-    try:
-        futures = {pool.submit(_convert, run): run for run in runs}
-        for future in as_completed(futures):
-            yield _outcome(future, futures[future])
-    finally:
-        # On an interrupt, start nothing new; conversions under way finish atomically.
-        pool.shutdown(cancel_futures=True)
+    else:
+        yield from run_in_workers(_convert, runs, workers, died=_died)
 
 
-def _run_on_dask(runs: Sequence[_Run], scheduler: Client | str) -> Iterator[ConversionRecord]:
+def _connect(scheduler: str) -> Any:
+    """A Dask client of the scheduler at ``scheduler``, or an error within seconds."""
     from mlarray_io.dask import import_distributed
 
     distributed = import_distributed()
-    client = distributed.Client(scheduler) if isinstance(scheduler, str) else scheduler
+    try:
+        return distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+    except Exception as exc:
+        raise SchedulerError(f"scheduler {scheduler!r} cannot be reached: {exc}") from exc
+
+
+def _run_on_dask(runs: Sequence[_Run], scheduler: Client | str) -> Generator[ConversionRecord]:
+    from mlarray_io.dask import import_distributed
+
+    distributed = import_distributed()
+    client: Any = _connect(scheduler) if isinstance(scheduler, str) else scheduler
     try:
         futures = client.map(_convert, runs, pure=False)
         by_future = dict(zip(futures, runs, strict=True))
@@ -199,6 +214,12 @@ def run_jobs(
 
     Returns:
         ``summary``.
+
+    Raises:
+        SchedulerError: If no Dask scheduler answers at the address ``scheduler``
+            within :data:`SCHEDULER_TIMEOUT` seconds.
+        WorkerStartError: If the worker processes cannot start (see
+            :func:`~mlarray_io._pool.run_in_workers`).
     """
     started = time.perf_counter()
     runs, settled = _plan(jobs, overwrite=overwrite)
@@ -208,7 +229,8 @@ def run_jobs(
         records = _run_on_dask(runs, scheduler)
     else:
         records = _run_locally(runs, workers or os.cpu_count() or 1)
-    with tqdm(total=len(jobs), initial=len(settled), disable=not progress, unit="image") as bar:
+    bar = tqdm(total=len(jobs), initial=len(settled), disable=not progress, unit="image")
+    with bar, closing(records):  # closing: stop the workers now if interrupted
         for record in records:
             summary.add(record)
             bar.update()

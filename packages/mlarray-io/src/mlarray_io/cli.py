@@ -21,6 +21,7 @@ from mlarray_io._masks import MASK_PATTERNS, MaskRule
 from mlarray_io._options import ConversionOptions
 from mlarray_io._runner import FileJob
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix, is_dicom_folder
+from mlarray_io._staging import write_text
 from mlarray_io.dataset import ConversionSummary, convert_dataset
 from mlarray_io.nnunet import export_nnunet, import_nnunet, is_nnunet_raw
 from mlarray_io.omezarr import is_ome_zarr
@@ -185,10 +186,11 @@ def _counted(summary: ConversionSummary, group: str) -> str:
     return f"{group} {sum(reasons.values())}" + (f" ({counts})" if counts else "")
 
 
-def _report(summary: ConversionSummary, summary_path: Path) -> None:
+def _report(summary: ConversionSummary, written: str) -> None:
+    """Print the counts and ``written`` (where the summary went), then every failure."""
     print(
         f"{_counted(summary, 'converted')}, {_counted(summary, 'skipped')}, "
-        f"failed {len(summary.failed)} in {summary.seconds:.1f} s; summary: {summary_path}"
+        f"failed {len(summary.failed)} in {summary.seconds:.1f} s; {written}"
     )
     for record in summary.failed:
         reason = (record.error or "").removeprefix(f"{record.source}: ")
@@ -252,10 +254,14 @@ def _convert_many(arguments: argparse.Namespace, dst: Path, options: dict[str, A
             arguments.src, dst, suffix=suffix, seg_patterns=patterns, **run, **options
         )
     summary_path = arguments.summary or dst / SUMMARY_NAME
-    summary_path.parent.mkdir(parents=True, exist_ok=True)
-    summary_path.write_text(summary.to_json() + "\n", encoding="utf-8")
-    _report(summary, summary_path)
-    return 0 if summary.ok else 1
+    try:
+        write_text(summary_path, summary.to_json() + "\n")
+    except MLArrayError as exc:
+        _report(summary, "summary not written")
+        print(f"mlarray convert: error: the summary was not written: {exc}", file=sys.stderr)
+        return cli.FAILED
+    _report(summary, f"summary: {summary_path}")
+    return 0 if summary.ok else cli.FAILED
 
 
 def run(arguments: argparse.Namespace) -> int:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
 from mlarray_io._finalise import finalise
 from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
+from mlarray_io._staging import output_failure, removed_if_interrupted, staging_folder
 from mlarray_io.errors import (
     ConversionError,
     OutputExistsError,
@@ -36,6 +35,15 @@ __all__ = [
 ]
 
 
+def _utf8(path: Path) -> bool:
+    """Whether ``path`` is valid UTF-8 (a name of other bytes decodes to surrogates)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_output(dst: Path, *, overwrite: bool) -> None:
     """Refuse a ``dst`` that cannot or must not be written, before reading anything."""
     if image_suffix(dst) is None and not is_ome_zarr(dst):
@@ -44,6 +52,11 @@ def check_output(dst: Path, *, overwrite: bool) -> None:
         )
     if not dst.parent.is_dir():
         raise MLArrayFileError(f"{dst}: cannot write, folder {dst.parent} does not exist")
+    if image_suffix(dst) == ".mla" and not _utf8(dst):
+        shown = os.fsencode(dst).decode("utf-8", "backslashreplace")
+        raise MLArrayFileError(
+            f"{shown}: Blosc2 cannot write .mla files whose path is not valid UTF-8; rename it"
+        )
     if dst.exists() and not overwrite:
         raise OutputExistsError(f"{dst}: already exists; overwrite=True (--overwrite) replaces it")
 
@@ -53,26 +66,31 @@ def save_atomically(image: MLArray, dst: Path, layout: dict[str, Any]) -> None:
 
     ``.mla`` saves are atomic already; ``layout`` (``patch_size``, ``cparams``)
     re-lays the array out for them first. Other formats are written under their
-    final name into a hidden temporary folder next to ``dst`` (so that a header
-    naming its data file, as ``.mhd`` and ``.nhdr`` do, stays right), then moved
-    into place with ``os.replace``, data files before the file named ``dst``.
+    final name into a staging folder next to ``dst`` (so that a header naming its
+    data file, as ``.mhd`` and ``.nhdr`` do, stays right), then moved into place
+    with ``os.replace``, data files before the file named ``dst``; staging folders
+    that killed conversions of ``dst`` left are removed (see
+    :mod:`mlarray_io._staging`).
+
+    Raises:
+        MLArrayFileError: If writing fails (a full disk, a read-only folder); the
+            message names ``dst``.
     """
     if image_suffix(dst) == ".mla":
         if layout:
             image.compress(**layout)
-        mlarray_io.save(image, dst)
+        with removed_if_interrupted(dst):
+            mlarray_io.save(image, dst)
         return
-    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
-    try:
+    with staging_folder(dst) as staging:
+        staged = staging / dst.name
         try:
-            mlarray_io.save(image, staging / dst.name)
-        except MLArrayError as exc:  # name the output, not the staging folder
-            raise type(exc)(str(exc).replace(str(staging / dst.name), str(dst))) from exc
+            mlarray_io.save(image, staged)
+        except Exception as exc:  # name the output, not the staging folder
+            raise output_failure(dst, staged, exc) from exc
         written = sorted(staging.iterdir(), key=lambda path: path.name == dst.name)
         for path in written:
             os.replace(path, dst.parent / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def convert_file(

@@ -17,6 +17,7 @@ from mlarray_io._masks import MaskRule
 from mlarray_io._options import ConversionOptions
 from mlarray_io._runner import FileJob, run_jobs
 from mlarray_io._sources import find_images, image_suffix, output_path
+from mlarray_io._staging import make_folder
 from mlarray_io._summary import ConversionRecord, ConversionSummary
 
 if TYPE_CHECKING:
@@ -90,16 +91,23 @@ def convert_dataset(
         What was converted, skipped and failed, with reasons and timings.
 
     Raises:
-        MLArrayFileError: If ``source`` is missing or holds no image, or
-            ``suffix`` is not a supported format.
+        MLArrayFileError: If ``source`` is missing or holds no image,
+            ``suffix`` is not a supported format, or ``dst_dir`` cannot be created.
         MissingDependencyError: If ``scheduler`` is given and Dask is not installed.
+        SchedulerError: If ``scheduler`` is an address where no Dask scheduler
+            answers within :data:`~mlarray_io._runner.SCHEDULER_TIMEOUT` seconds.
+        WorkerStartError: If the worker processes cannot start: above all, when
+            a script calls this function without the ``if __name__ == "__main__":``
+            guard (worker processes are started with the ``spawn`` method).
+        KeyboardInterrupt: On Ctrl-C: the workers are stopped, and the outputs
+            they were writing removed.
     """
     if image_suffix(Path(f"image{suffix}")) != suffix.lower():
         raise MLArrayFileError(f"suffix {suffix!r} is not a supported image format")
     chosen = ConversionOptions(**options)
     dst = Path(dst_dir)
     base, images = find_images(source, exclude=dst)
-    dst.mkdir(parents=True, exist_ok=True)
+    make_folder(dst)
     jobs = _jobs(images, base, dst, suffix, chosen, MaskRule.from_patterns(seg_patterns))
     return run_jobs(
         jobs,

@@ -2,8 +2,9 @@
 
 Each class derives from :class:`~mlarray.errors.MLArrayError` and from the
 builtin a caller would catch, so ``except RuntimeError`` (bad paths and
-extensions), ``except ValueError`` (unreadable content) and ``except ImportError``
-(a missing optional dependency) work as well as ``except MLArrayError``.
+extensions, workers that cannot start), ``except ValueError`` (unreadable
+content), ``except ImportError`` (a missing optional dependency) and ``except
+ConnectionError`` (a Dask scheduler that cannot be reached) work as well as ``except MLArrayError``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ __all__ = [
     "MissingDependencyError",
     "ObliqueGeometryWarning",
     "OutputExistsError",
+    "SchedulerError",
     "SourceNotFoundError",
     "UnsupportedFormatError",
+    "WorkerStartError",
 ]
 
 
@@ -52,3 +55,16 @@ class ObliqueGeometryWarning(UserWarning):
     show the scan axis-aligned. ``warnings.simplefilter("error",
     ObliqueGeometryWarning)`` makes such writes fail instead.
     """
+
+
+class WorkerStartError(MLArrayError, RuntimeError):
+    """Worker processes for a dataset conversion cannot start.
+
+    Above all: a script calls :func:`~mlarray_io.convert_dataset` without the
+    ``if __name__ == "__main__":`` guard, which worker processes started with the
+    ``spawn`` method need (they run the main script again).
+    """
+
+
+class SchedulerError(MLArrayError, ConnectionError):
+    """The Dask scheduler given for a dataset conversion cannot be reached."""

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlarray._header import read_file_header
-from mlarray.errors import MLArrayFileError
+from mlarray.errors import MLArrayError, MLArrayFileError
 from mlarray_io._nnunet_cases import NNUNET_KEY, CaseExportJob, CaseImportJob, channel_files
 from mlarray_io._options import ConversionOptions
 from mlarray_io._runner import FileJob, Job, run_jobs
-from mlarray_io._summary import ConversionSummary
+from mlarray_io._staging import make_folder, write_text
+from mlarray_io._summary import ConversionRecord, ConversionSummary
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -128,11 +129,15 @@ def _import_jobs(
                 yield FileJob(path, output, labels)
 
 
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write ``document`` as indented JSON, atomically."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(document, indent=4) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+def _write_description(
+    folder: Path, dst: Path, document: dict[str, Any], summary: ConversionSummary
+) -> None:
+    """Write ``document`` as ``dst/dataset.json``, atomically; a failure goes to ``summary``."""
+    path = dst / DATASET_JSON
+    try:
+        write_text(path, json.dumps(document, indent=4) + "\n")
+    except MLArrayError as exc:
+        summary.add(ConversionRecord(str(folder / DATASET_JSON), str(path), error=str(exc)))
 
 
 def _pairing(dst: Path) -> dict[str, dict[str, Any]]:
@@ -186,10 +191,11 @@ def import_nnunet(
             "are not supported; use the imagesTr/labelsTr layout"
         )
     jobs = list(_import_jobs(folder, dst, description, ConversionOptions(**options)))
-    dst.mkdir(parents=True, exist_ok=True)
+    make_folder(dst)
     summary = run_jobs(jobs, ConversionSummary(str(folder), str(dst)), workers=workers,
                        scheduler=scheduler, overwrite=overwrite, progress=progress)  # fmt: skip
-    _write_json(dst / DATASET_JSON, {**description, "file_ending": _MLA, "dataset": _pairing(dst)})
+    document = {**description, "file_ending": _MLA, "dataset": _pairing(dst)}
+    _write_description(folder, dst, document, summary)
     return summary
 
 
@@ -245,9 +251,9 @@ def export_nnunet(
         for label in sorted((folder / label_folder).glob(f"*{_MLA}")):
             output = dst / label_folder / f"{label.name[: -len(_MLA)]}{ending}"
             jobs.append(FileJob(label, output, ConversionOptions()))
-    dst.mkdir(parents=True, exist_ok=True)
+    make_folder(dst)
     summary = run_jobs(jobs, ConversionSummary(str(folder), str(dst)), workers=workers,
                        scheduler=scheduler, overwrite=overwrite, progress=progress)  # fmt: skip
     restored = {key: value for key, value in description.items() if key != "dataset"}
-    _write_json(dst / DATASET_JSON, {**restored, "file_ending": ending})
+    _write_description(folder, dst, {**restored, "file_ending": ending}, summary)
     return summary

@@ -42,6 +42,7 @@ from mlarray_io._ngff_read import (
 )
 from mlarray_io._optional import require
 from mlarray_io._pyramid import pyramid
+from mlarray_io._staging import output_failure, staging_folder
 from mlarray_io._volume import Volume, from_volume, to_volume
 from mlarray_io.errors import (
     ObliqueGeometryWarning,
@@ -128,6 +129,28 @@ def _write_level(root: Any, name: str, array: npt.NDArray[Any], plan: AxisPlan) 
     stored[...] = array
 
 
+def _ome(
+    target: Path, volume: Volume, plan: AxisPlan, vectors: tuple[Any, Any], levels: int
+) -> dict[str, Any]:
+    """The group's ``ome`` attribute: one multiscale of ``levels`` levels."""
+    scale, translation = vectors
+    multiscale = {
+        "name": target.name.removesuffix(OME_ZARR_SUFFIX),
+        "axes": [dict(axis) for axis in plan.axes],
+        "datasets": [
+            {
+                "path": str(level),
+                "coordinateTransformations": level_transforms(scale, translation, plan, level),
+            }
+            for level in range(levels)
+        ],
+    }
+    ome: dict[str, Any] = {"version": NGFF_VERSION, "multiscales": [multiscale]}
+    if volume.is_seg:
+        ome["image-label"] = {}
+    return ome
+
+
 def _publish(staging: Path, target: Path) -> None:
     """Move the finished ``staging`` folder to ``target``, replacing what is there."""
     old = None
@@ -191,33 +214,16 @@ def to_ome_zarr(
     scale, translation = _ngff_vectors(volume, plan)
     data = volume.array.transpose(plan.order)
     levels_data = pyramid(data, plan.spatial, levels=levels, labels=bool(volume.is_seg))
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    )
-    try:
-        root = zarr.open_group(str(staging), mode="w", zarr_format=3)
-        for level, array in enumerate(levels_data):
-            _write_level(root, str(level), array, plan)
-        multiscale = {
-            "name": target.name.removesuffix(OME_ZARR_SUFFIX),
-            "axes": [dict(axis) for axis in plan.axes],
-            "datasets": [
-                {
-                    "path": str(level),
-                    "coordinateTransformations": level_transforms(scale, translation, plan, level),
-                }
-                for level in range(levels)
-            ],
-        }
-        ome: dict[str, Any] = {"version": NGFF_VERSION, "multiscales": [multiscale]}
-        if volume.is_seg:
-            ome["image-label"] = {}
-        root.attrs.update({"ome": ome, KEPT: _kept(image, volume)})
-        _publish(staging, target)
-    except OSError as exc:
-        raise MLArrayFileError(f"{target}: cannot write ({exc}); nothing was changed") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staging_folder(target) as staging:
+        try:
+            root = zarr.open_group(str(staging), mode="w", zarr_format=3)
+            for level, array in enumerate(levels_data):
+                _write_level(root, str(level), array, plan)
+            ome = _ome(target, volume, plan, (scale, translation), levels)
+            root.attrs.update({"ome": ome, KEPT: _kept(image, volume)})
+            _publish(staging, target)
+        except OSError as exc:
+            raise output_failure(target, staging, exc) from exc
     return target
 
 

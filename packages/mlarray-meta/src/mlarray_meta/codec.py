@@ -64,7 +64,9 @@ FORMAT_VERSION: Final = (1, 0)
 MAX_ENVELOPE_BYTES: Final = 64 * 2**20
 """Largest envelope (JSON bytes) written or read."""
 
-_JSON_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string literal, as "unrolled loop": runs of plain bytes matched in one step
+# (one alternation per byte took 0.5 s per MiB of string).
+_JSON_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
 _VERSION_TEXT: Final = re.compile(r"(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})")
 

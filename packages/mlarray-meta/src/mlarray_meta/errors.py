@@ -19,8 +19,12 @@ __all__ = [
     "MetaCompatibilityWarning",
     "MetaTypeError",
     "MetaValidationError",
+    "RangeRequestsUnsupportedError",
     "ReadOnlyError",
     "ReadOnlyFieldError",
+    "RemoteFileChangedError",
+    "RemoteFileError",
+    "RemoteFileWarning",
     "UnknownAttributeError",
     "UnknownFieldError",
     "UnsafeMetadataError",
@@ -58,6 +62,18 @@ class MLArrayFileError(MLArrayError, RuntimeError):
 
 class ReadOnlyError(MLArrayFileError, PermissionError):
     """A write was attempted through an array or file opened read-only."""
+
+
+class RemoteFileError(MLArrayFileError):
+    """A remote file cannot be read: the host is unreachable, or the server refused or failed."""
+
+
+class RemoteFileChangedError(RemoteFileError):
+    """A remote file changed on the server between two reads of one opened file."""
+
+
+class RangeRequestsUnsupportedError(RemoteFileError):
+    """The server ignores HTTP range requests and the file is too large to download whole."""
 
 
 class FileFormatError(MLArrayError, ValueError):
@@ -98,3 +114,7 @@ class MetaCompatibilityWarning(MLArrayWarning):
     The value is kept as stored when reading; saving it raises until it is changed.
     ``docs/migrating.md`` lists every such case.
     """
+
+
+class RemoteFileWarning(MLArrayWarning):
+    """A remote file was read in an unusual way (downloaded whole: the server ignores ranges)."""

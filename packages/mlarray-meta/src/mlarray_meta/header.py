@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlarray_meta._base import managed_writes
+from mlarray_meta._http import read_url_frame
+from mlarray_meta._remote import is_url
 from mlarray_meta.codec import (
     ENVELOPE_KEY,
     LEGACY_KEY,
@@ -221,6 +223,11 @@ def _binary(frame: FrameInfo, name: str, decompress: ChunkDecoder | None) -> byt
     return value
 
 
+def _read_any_frame(path: str | os.PathLike[str]) -> FrameInfo:
+    """The frame of a local file, or of an ``http(s)://`` URL (read with ``urllib``)."""
+    return read_url_frame(path) if is_url(path) else read_frame(path)
+
+
 def read_header_mapping(
     path: str | os.PathLike[str], *, decompress: ChunkDecoder | None = None
 ) -> HeaderMapping:
@@ -229,7 +236,7 @@ def read_header_mapping(
     Only the frame's header and trailer are read, with the standard library alone.
 
     Args:
-        path: The ``.mla`` file.
+        path: The ``.mla`` file, or its ``http://``/``https://`` URL.
         decompress: Decodes metadata entries compressed with a real codec (entries
             set through python-blosc2's own vlmeta setter); ``mlarray`` passes
             blosc2's decompressor.
@@ -244,7 +251,7 @@ def read_header_mapping(
             :class:`~mlarray_meta.errors.UnsafeMetadataError` and
             :class:`~mlarray_meta.errors.UnsupportedVersionError`).
     """
-    return HeaderMapping.from_frame(read_frame(path), decompress=decompress)
+    return HeaderMapping.from_frame(_read_any_frame(path), decompress=decompress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,10 +315,11 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
     """Read shape, dtype, chunk/block sizes and the full :class:`Meta` of a ``.mla`` file.
 
     Uses the standard library alone and reads only the frame's header and trailer,
-    for files written by mlarray and by the ``mlarray`` 0.0.54 package.
+    for files written by mlarray and by the ``mlarray`` 0.0.54 package. A URL is read
+    with HTTP range requests (usually two: the end of the file, then its start).
 
     Args:
-        path: The ``.mla`` file.
+        path: The ``.mla`` file, or its ``http://``/``https://`` URL.
         decompress: Decodes metadata entries compressed with a real codec (entries
             set through python-blosc2's own vlmeta setter); ``mlarray`` passes
             blosc2's decompressor.
@@ -321,8 +329,14 @@ def read_header(path: str | os.PathLike[str], *, decompress: ChunkDecoder | None
         The header.
 
     Raises:
-        MLArrayFileError: The path is missing, a directory, or unreadable.
+        MLArrayFileError: The path is missing, a directory, or unreadable, or the
+            URL's scheme is not http(s).
+        RemoteFileError: The server cannot be reached, answers with an error status,
+            ignores range requests for a file too large to download whole
+            (:class:`~mlarray_meta.errors.RangeRequestsUnsupportedError`), or the file
+            changes between the requests
+            (:class:`~mlarray_meta.errors.RemoteFileChangedError`).
         FileFormatError: The file or its metadata is invalid, unsafe or from an
             incompatible newer format version.
     """
-    return Header.from_frame(read_frame(path), decompress=decompress)
+    return Header.from_frame(_read_any_frame(path), decompress=decompress)

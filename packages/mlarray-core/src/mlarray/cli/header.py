@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlarray._header import read_file_header
+from mlarray._remote import is_url
 from mlarray._storage import check_mla_path
 from mlarray_meta.header import Header
 
@@ -21,13 +22,17 @@ def register(subcommands: Any) -> None:
         help="print the metadata header of a .mla file",
         description="Print shape, dtype, layout and metadata, read from the header only.",
     )
-    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("file", metavar="FILE", help="a .mla file, or its URL")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(func=run)
 
 
 def read_checked(name: str) -> Header:
-    """Read the header of the ``.mla`` file ``name`` (suffix and existence checked)."""
+    """Read the header of the ``.mla`` file ``name`` (suffix and existence checked), or of a URL."""
+    if is_url(name):
+        from mlarray._remote._verify import read_remote_header
+
+        return read_remote_header(name)
     return read_file_header(check_mla_path(Path(name), must_exist=True))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ def register(subcommands: Any) -> None:
         description="Shape, dtype, chunks/blocks, codec, ratio, sizes and geometry, "
         "read from the header only.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".mla files, or their URLs")
     parser.set_defaults(func=run)
 
 
@@ -56,7 +55,7 @@ def summary(name: str) -> list[tuple[str, str]]:
         ("chunks / blocks", f"{list(mapping.chunks)} / {list(mapping.blocks)}"),
         ("codec", f"{frame.codec} clevel {frame.clevel}"),
         ("size", f"{_size(data_bytes)} data, {_size(frame.cbytes)} compressed, "
-                 f"{_size(os.path.getsize(name))} on disk (ratio {ratio})"),
+                 f"{_size(frame.frame_length)} on disk (ratio {ratio})"),
         ("axis labels", str(spatial.axis_labels or "all spatial")),
         ("spacing", str(spatial.spacing)),
         ("origin", str(spatial.origin)),

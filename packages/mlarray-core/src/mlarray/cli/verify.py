@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mlarray._verify import verify_file
+from mlarray._remote import is_url
+from mlarray._verify import VerifyReport, verify_file
 
 __all__ = ["register", "run"]
 
@@ -16,9 +17,10 @@ def register(subcommands: Any) -> None:
         "verify",
         help="check checksums, metadata and every chunk of .mla files",
         description="Decompress every chunk, recompute checksums and check that the "
-        "metadata matches the array. Exit status 1 if any file has a problem.",
+        "metadata matches the array (a URL is downloaded once, streamed). Exit status 1 "
+        "if any file has a problem.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".mla files, or their URLs")
     parser.set_defaults(func=run)
 
 
@@ -26,7 +28,7 @@ def run(arguments: argparse.Namespace) -> int:
     """Verify each file; print one line per file and one per problem."""
     failed = 0
     for name in arguments.files:
-        report = verify_file(name)
+        report = _verify_url(name) if is_url(name) else verify_file(name)
         if report.ok:
             how = "checksums and " if report.checksums else "(no checksums stored) "
             count = report.chunks_checked
@@ -37,3 +39,9 @@ def run(arguments: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"  - {problem}")
     return 1 if failed else 0
+
+
+def _verify_url(url: str) -> VerifyReport:
+    from mlarray._remote._verify import verify_url
+
+    return verify_url(url)
