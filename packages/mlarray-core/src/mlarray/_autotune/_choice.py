@@ -41,11 +41,12 @@ decoder; streams written at LZ4HC level 8 hold fewer, longer matches and decode
 faster, LZ4 compresses several times faster (docs/benchmarks.md, "Storage choice")."""
 DENSER = ((blosc2.Codec.LZ4HC, 9, "shuffle", False),)
 """Also tried on every array: LZ4HC level 9 with byte shuffle, 0.1-3% smaller than
-level 8 on the benchmark volumes (label masks the most) at the same read speed."""
+level 8 on the benchmark volumes (label masks the most) at about the same read
+speed (docs/benchmarks.md, "Storage choice")."""
 SPLIT = ((blosc2.Codec.LZ4HC, 8, "shuffle", True), (blosc2.Codec.LZ4HC, 9, "shuffle", True))
 """Also tried on items of two bytes or more: LZ4HC with byte shuffle and each byte
 stream compressed on its own. Blosc2 splits LZ4 streams but not LZ4HC ones by
-default; split, LZ4HC 8 read int16 CT patches 1.12x faster at 1.001x the ratio in
+default; split streams were 0.0-0.9% smaller and read at 0.95-1.13x the speed in
 the calibration (docs/benchmarks.md, "Storage choice")."""
 REFERENCE = (blosc2.Codec.LZ4HC, 8, "shuffle")
 """The 0.0.54 package's default codec, level and filter."""
