@@ -96,12 +96,16 @@ def build_wheels(session: nox.Session) -> dict[str, Path]:
     return wheels
 
 
-def install_all(session: nox.Session, *extra: str) -> dict[str, Path]:
-    """Install the three packages from freshly built wheels, plus ``extra``."""
+def install_all(session: nox.Session, *extra: str, core_extras: str = "") -> dict[str, Path]:
+    """Install the three packages from freshly built wheels, plus ``extra``.
+
+    Everything goes through one pip resolution: a second ``pip install`` would not
+    see the pins of what the first installed (moto's botocore against s3fs's).
+    """
     wheels = build_wheels(session)
     session.install(
         str(wheels["mlarray-meta"]),
-        str(wheels["mlarray-core"]),
+        f"{wheels['mlarray-core']}{core_extras}",
         f"{wheels['mlarray-io']}{IO_EXTRAS}",
         *extra,
     )
@@ -207,8 +211,7 @@ def tests(session: nox.Session) -> None:
     session.notify("tests_meta")
     session.notify("tests_core")
     session.notify("docs", posargs=[])  # pytest arguments are not for mkdocs
-    wheels = install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS)
-    session.install(f"{wheels['mlarray-core']}[remote]", *REMOTE_TEST_DEPS)
+    install_all(session, *TEST_DEPS, *ZARR_TEST_DEPS, *REMOTE_TEST_DEPS, core_extras="[remote]")
     session.run(
         "pytest",
         "tests",
