@@ -31,7 +31,7 @@ from data import build_datasets, patch_starts
 
 from mlarray._autotune._choice import DENSER, FILTERS, SPLIT
 from mlarray._autotune._cost import SHARED, read_features, setting_key
-from mlarray._autotune._layouts import Layout, legacy_layout
+from mlarray._autotune._layouts import NamedLayout, legacy_layout
 from mlarray.chunking import resolve_layout
 
 HERE = Path(__file__).resolve().parent
@@ -53,23 +53,23 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def halved(layout: Layout) -> Layout | None:
+def halved(layout: NamedLayout) -> NamedLayout | None:
     """``layout`` with blocks halved along their first axis longer than 1 (None if odd)."""
     axis = next((a for a, side in enumerate(layout.blocks) if side > 1), None)
     if axis is None or layout.blocks[axis] % 2:
         return None
     blocks = list(layout.blocks)
     blocks[axis] //= 2
-    return Layout(f"{layout.name}, half blocks", layout.chunks, tuple(blocks))
+    return NamedLayout(f"{layout.name}, half blocks", layout.chunks, tuple(blocks))
 
 
-def layouts(shape: tuple[int, ...], itemsize: int) -> dict[str, Layout]:
+def layouts(shape: tuple[int, ...], itemsize: int) -> dict[str, NamedLayout]:
     """Name to layout: 0.0.54's, today's power-of-two one (``fast``), each also with half blocks."""
     legacy = legacy_layout(shape, itemsize, patch=[192] * len(shape), mask=[True] * len(shape))
     pow2 = resolve_layout(shape, itemsize, block_budget=40 * 1024)
     assert pow2.chunk_size is not None
     assert pow2.block_size is not None
-    ours = Layout("pow2", pow2.chunk_size, pow2.block_size)
+    ours = NamedLayout("pow2", pow2.chunk_size, pow2.block_size)
     out = {}
     for layout in (legacy, ours):
         out[layout.name] = layout

@@ -14,7 +14,7 @@ COMPACT = "ours-compact"
 FRONTIER_PREFIX = "candidate: "
 FILTER_NAMES = {"none": "NOFILTER", "shuffle": "SHUFFLE", "bitshuffle": "BITSHUFFLE"}
 FAST_BLOCK_BUDGET = 40 * 1024
-"""The ``fast`` preset's block budget (mlarray._params.L1_BLOCK_BUDGET)."""
+"""The ``fast`` preset's block budget (mlarray._storage.L1_BLOCK_BUDGET)."""
 FRONTIER_PASSES = 3
 """Passes in which the frontier's candidates are measured (the first ones)."""
 BLOCK_BYTES = 32 * 1024
@@ -128,10 +128,11 @@ def default_choice(array: np.ndarray) -> tuple[Any, Any]:
 
     Returns:
         The :class:`mlarray._autotune.StorageChoice` (None for arrays not tuned) and
-        the ``fast`` preset's chunks and blocks as a :class:`mlarray._autotune._layouts.Layout`.
+        the ``fast`` preset's chunks and blocks as a
+        :class:`mlarray._autotune._layouts.NamedLayout`.
     """
     from mlarray._autotune import automatic_choice
-    from mlarray._autotune._layouts import Layout
+    from mlarray._autotune._layouts import NamedLayout
     from mlarray.chunking import resolve_layout
 
     fast = resolve_layout(array.shape, array.itemsize, block_budget=FAST_BLOCK_BUDGET)
@@ -140,7 +141,7 @@ def default_choice(array: np.ndarray) -> tuple[Any, Any]:
     choice = automatic_choice(
         array, patch=fast.patch_size, mask=None, requested_patch=[192] * array.ndim, meta_mask=None
     )
-    return choice, Layout("fast", fast.chunk_size, fast.block_size)
+    return choice, NamedLayout("fast", fast.chunk_size, fast.block_size)
 
 
 def frontier_formats(array: np.ndarray) -> list[FormatSpec]:

@@ -3,18 +3,23 @@
 Usage::
 
     python benchmarks/reliability.py edit-cost [--folder DIR] [--repeat N]
-    python benchmarks/reliability.py readers [--seconds S] [--readers N]
+    python benchmarks/reliability.py readers [--opens N] [--readers N] [--folder DIR]
 
 ``edit-cost`` times ``r+`` edits of a large file (about 190 MiB on disk): a
 metadata edit and a one-patch data edit, each as the transaction mlarray makes of
 it (a copy of the file renamed over it at ``close()``) and as the in-place update
 it replaced (blosc2 rewriting the trailer of the file itself, after a checksum
-pass), interleaved (A B A B) and reported as medians and ratios.
+pass), and ``create`` filled slab by slab as it is (standard I/O into a file
+renamed at ``close()``) and as it was (blosc2 writing through a memory mapping at
+the path), interleaved (A B A B) and reported as medians and ratios.
 
 ``readers`` runs one process that saves two versions of a file over each other
-as fast as it can and N processes that open the file again and again, read it
-whole and check that the data belongs to the metadata; it prints the number of
-opens, errors and mixes.
+as fast as it can and N processes (3) that open the file (20 000 times in all,
+with ``mmap_mode`` ``"r"``, ``"c"`` and None in turn), read it whole and check
+that the data belongs to the metadata; it prints the number of saves, opens,
+opens that found the file replaced since the reader's open before, errors and
+mixes. ``--folder`` picks the file system (``/dev/shm``: no fsync cost, the most
+saves a second).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -32,9 +38,12 @@ import blosc2
 import numpy as np
 
 from mlarray import MLArray
-from mlarray._header import write_file_metadata
+from mlarray._file_metadata import write_file_metadata
 from mlarray._integrity import chunk_checksums
 from mlarray.errors import MLArrayError
+
+REPLACED_SHAPE = (16, 64, 64)
+"""The file of ``readers`` (256 KiB of float32): small, so that saves and opens are many."""
 
 
 def _volume(seed: int, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
@@ -72,17 +81,54 @@ def _in_place(path: Path, step: int, *, data: bool) -> None:
     _fsync(path)
 
 
+def _copy(path: Path, copy: Path) -> None:
+    """What the working copy of a transaction costs at least: copying the file, fsync."""
+    shutil.copyfile(path, copy)
+    _fsync(copy)
+
+
+def _create_staged(path: Path, volume: np.ndarray[Any, Any]) -> None:
+    """create() as it is: standard I/O into a file next to ``path``, renamed at close()."""
+    with MLArray.create(path, volume.shape, volume.dtype) as image:
+        for start in range(0, volume.shape[0], 32):
+            image[start : start + 32] = volume[start : start + 32]
+
+
+def _create_mapped(path: Path, volume: np.ndarray[Any, Any]) -> None:
+    """What create() did before: blosc2 writing the file at ``path`` through a mapping."""
+    template = MLArray.empty(volume.shape, volume.dtype)  # the same layout, in memory
+    stored = blosc2.empty(
+        volume.shape,
+        dtype=volume.dtype,
+        urlpath=str(path),
+        mode="w",
+        mmap_mode="w+",
+        chunks=template.meta.blosc2.chunk_size,
+        blocks=template.meta.blosc2.block_size,
+        cparams=template.meta.blosc2.cparams,
+    )
+    for start in range(0, volume.shape[0], 32):
+        stored[start : start + 32] = volume[start : start + 32]
+    write_file_metadata(stored, template.meta, integrity=chunk_checksums(stored))
+    del stored
+    _fsync(path)
+
+
 def edit_cost(folder: Path, repeat: int) -> None:
     """Time metadata and data edits as transactions and in place; print medians."""
     path = folder / "large.mla"
     print("writing a 256 x 512 x 512 float32 volume ...", flush=True)
-    MLArray(_volume(0, (256, 512, 512)), spacing=[1.0, 0.8, 0.8]).save(path)
+    volume = _volume(0, (256, 512, 512))
+    MLArray(volume, spacing=[1.0, 0.8, 0.8]).save(path)
     print(f"file: {path.stat().st_size / 2**20:.1f} MiB on disk")
     cases = {
         "metadata edit, transaction": lambda step: _transaction_metadata(path, step),
         "metadata edit, in place": lambda step: _in_place(path, step, data=False),
         "64^3 patch + metadata, transaction": lambda step: _transaction_data(path, step),
         "64^3 patch + metadata, in place": lambda step: _in_place(path, step, data=True),
+        "copy of the file (reference)": lambda _: _copy(path, folder / "copy.mla"),
+        "create + fill, staged file": lambda _: _create_staged(folder / "new.mla", volume),
+        "create + fill, mapped in place": lambda _: _create_mapped(folder / "new.mla", volume),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for step in range(repeat):
@@ -96,50 +142,63 @@ def edit_cost(folder: Path, repeat: int) -> None:
     for kind in ("metadata edit", "64^3 patch + metadata"):
         ratio = medians[f"{kind}, transaction"] / medians[f"{kind}, in place"]
         print(f"{kind}: transaction / in place = {ratio:.2f}")
+    ratio = medians["create + fill, staged file"] / medians["create + fill, mapped in place"]
+    print(f"create + fill: staged (standard I/O) / mapped in place = {ratio:.2f}")
 
 
-def _writer(path: str, seconds: float, saves: Any) -> None:
-    images = [MLArray(_volume(seed, (48, 96, 96)), meta={"seed": seed}) for seed in (0, 1)]
-    deadline = time.monotonic() + seconds
+def _writer(path: str, stop: Any, saves: Any) -> None:
+    """Save two versions over ``path`` in turn until ``stop`` is set; count in ``saves``."""
+    images = [MLArray(_volume(seed, REPLACED_SHAPE), meta={"seed": seed}) for seed in (0, 1)]
     count = 0
-    while time.monotonic() < deadline:
+    while not stop.is_set():
         images[count % 2].save(path)
         count += 1
     saves.value = count
 
 
-def _reader(path: str, seconds: float) -> tuple[int, int, int]:
-    expected = [_volume(seed, (48, 96, 96)) for seed in (0, 1)]
-    opens = errors = mixes = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        opens += 1
+def _reader(path: str, opens: int) -> tuple[int, int, int]:
+    """Open, read whole and check ``path`` ``opens`` times, in each ``mmap_mode`` in turn.
+
+    Returns:
+        (errors, mixes, opens that found another version than the open before).
+    """
+    expected = [_volume(seed, REPLACED_SHAPE) for seed in (0, 1)]
+    errors = mixes = switches = 0
+    previous = None
+    for done in range(opens):
         try:
-            image = MLArray.open(path)
-            data = image[...]
+            with MLArray.open(path, mmap_mode=("r", "c", None)[done % 3]) as image:
+                data, seed = image[...], image.meta.source["seed"]
         except MLArrayError:
             errors += 1
             continue
-        mixes += not np.array_equal(data, expected[image.meta.source["seed"]])
-    return opens, errors, mixes
+        mixes += not np.array_equal(data, expected[seed])
+        switches += previous is not None and seed != previous
+        previous = seed
+    return errors, mixes, switches
 
 
-def readers(seconds: float, count: int) -> None:
-    """Open a file again and again while another process saves over it; print the counts."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = str(Path(folder) / "replaced.mla")
-        MLArray(_volume(0, (48, 96, 96)), meta={"seed": 0}).save(path)
+def readers(opens: int, count: int, folder: Path | None) -> None:
+    """Open a file ``opens`` times in all while another process saves over it; print counts."""
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        path = str(Path(scratch) / "replaced.mla")
+        MLArray(_volume(0, REPLACED_SHAPE), meta={"seed": 0}).save(path)
         context = multiprocessing.get_context("spawn")
-        saves = context.Value("l", 0)
-        writer = context.Process(target=_writer, args=(path, seconds + 2, saves))
+        stop, saves = context.Event(), context.Value("l", 0)
+        writer = context.Process(target=_writer, args=(path, stop, saves))
         writer.start()
+        share = -(-opens // count)  # at least ``opens`` in all
+        started = time.perf_counter()
         with context.Pool(count) as pool:
-            results = pool.starmap(_reader, [(path, seconds)] * count)
+            results = pool.starmap(_reader, [(path, share)] * count)
+        seconds = time.perf_counter() - started
+        stop.set()
         writer.join()
-    opens, errors, mixes = (sum(column) for column in zip(*results, strict=True))
+    errors, mixes, switches = (sum(column) for column in zip(*results, strict=True))
     print(
-        f"{count} readers, {seconds:.0f} s, one writer ({saves.value} saves): "
-        f"{opens} opens, {errors} errors, {mixes} mixes"
+        f"{count} readers, one writer: {share * count} opens in {seconds:.0f} s during "
+        f"{saves.value} saves ({saves.value / seconds:.0f} a second); {switches} opens found "
+        f"the other version than the open before; {errors} errors, {mixes} mixes"
     )
 
 
@@ -151,14 +210,15 @@ def main() -> None:
     cost.add_argument("--folder", type=Path, default=None)
     cost.add_argument("--repeat", type=int, default=7)
     reading = commands.add_parser("readers")
-    reading.add_argument("--seconds", type=float, default=120.0)
+    reading.add_argument("--opens", type=int, default=20_000)
     reading.add_argument("--readers", type=int, default=3)
+    reading.add_argument("--folder", type=Path, default=None)
     arguments = parser.parse_args()
     if arguments.command == "edit-cost":
         with tempfile.TemporaryDirectory(dir=arguments.folder) as folder:
             edit_cost(Path(folder), arguments.repeat)
     else:
-        readers(arguments.seconds, arguments.readers)
+        readers(arguments.opens, arguments.readers, arguments.folder)
 
 
 if __name__ == "__main__":

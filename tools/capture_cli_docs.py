@@ -53,6 +53,11 @@ TRANSCRIPTS: dict[str, list[list[str]]] = {
         ["convert", "Dataset001_Brain/labelsTr/brain_000.nii.gz", "brain_000_labels.mla"],
         ["info", "brain_000_labels.mla"],
     ],
+    "index": [
+        ["index", "brain_000_labels.mla"],
+        ["index", "brain_000_labels.mla", "--force", "--seed", "7", "--max-samples", "500"],
+        ["index", "damaged.mla"],
+    ],
     "convert-cast": [
         ["convert", "pred.mla", "pred.nii.gz"],
         ["convert", "pred.mla", "pred.nii.gz", "--cast", "float32"],

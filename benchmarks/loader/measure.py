@@ -1,4 +1,4 @@
-"""Measure one loader: patches per second and peak memory per worker, as JSON on stdout.
+"""Measure one loader: patches/s, peak memory per worker, CPU time per patch, as JSON.
 
 Usage::
 
@@ -8,10 +8,11 @@ Usage::
 venv's interpreter), ``mlarray``, ``npy`` and ``transfer`` (batches handed over by
 a DataLoader without reading anything: the cost of the hand-over alone). Every
 loader yields batches of two 128^3 patches, about a third centred on foreground,
-without augmentation. The
-first ``W`` batches (worker start-up included) are not timed. Peak memory is the
-high-water mark of resident memory (VmHWM) of the process reading, or of its
-largest worker process.
+without augmentation. The first ``W`` batches (worker start-up included) are not
+timed. Peak memory is the high-water mark of resident memory (VmHWM) of the
+process reading, or of its largest worker process. CPU time per patch adds up
+every process of the loader (main and workers) over the timed batches: it depends
+much less than patches per second on what else the machine is running.
 """
 
 from __future__ import annotations
@@ -61,18 +62,41 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now() -> dict[int, float]:
+    """CPU seconds used so far by this process and by each process below it."""
+    pids = [os.getpid(), *descendants(os.getpid())]
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
 def timed(batches: Iterator[Any], *, warmup: int, count: int, workers: int) -> dict[str, float]:
     for _ in range(warmup):
         next(batches)
+    before = cpu_now()
     start = time.perf_counter()
     for _ in range(count):
         next(batches)
     seconds = time.perf_counter() - start
+    after = cpu_now()
     if workers:
         peak = max((peak_kib(pid) for pid in descendants(os.getpid())), default=0)
     else:
         peak = peak_kib(os.getpid())
-    return {"patches_per_s": count * BATCH / seconds, "peak_mib": peak / 1024, "seconds": seconds}
+    cpu = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    return {
+        "patches_per_s": count * BATCH / seconds,
+        "peak_mib": peak / 1024,
+        "seconds": seconds,
+        "cpu_ms_per_patch": 1000 * cpu / (count * BATCH),
+    }
 
 
 def forever(make: Callable[[], Iterable[Any]]) -> Iterator[Any]:
@@ -227,7 +251,7 @@ def npy(root: Path, workers: int, total: int, seed: int) -> Iterator[Any]:
 
 
 class _Blank:
-    """Batches of the benchmark's size and dtypes, allocated but never filled."""
+    """Batches of the benchmark's size and dtypes in new tensors, filled with zeros, no reads."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -236,20 +260,14 @@ class _Blank:
         return self.total
 
     def __getitem__(self, number: int) -> dict[str, Any]:
-        import numpy as np
-
-        from mlarray.training._torch import batch_tensor
+        import torch
 
         shape = (BATCH, 1, PATCH, PATCH, PATCH)
-        image = batch_tensor(shape, np.dtype(np.float32))
-        label = batch_tensor(shape, np.dtype(np.uint8))
-        image.numpy()[...] = 0  # touch every page, as a read would
-        label.numpy()[...] = 0
-        return {"image": image, "label": label}
+        return {"image": torch.zeros(shape), "label": torch.zeros(shape, dtype=torch.uint8)}
 
 
 def transfer(root: Path, workers: int, total: int, seed: int) -> Iterator[Any]:
-    """No reading at all: what a DataLoader costs to hand over batches of this size."""
+    """No reading at all: what a DataLoader costs to hand over new tensors of this size."""
     from torch.utils.data import DataLoader
 
     return iter(DataLoader(_Blank(total), batch_size=None, num_workers=workers))

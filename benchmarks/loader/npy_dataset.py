@@ -2,7 +2,9 @@
 
 The same plans and boxes as ``mlarray.training.PatchDataset`` (same sampler, the
 same foreground index, computed here from the label arrays), read with NumPy
-slicing from memory-mapped ``.npy`` files into the batch arrays.
+slicing from memory-mapped ``.npy`` files into the batch arrays, which are handed
+to the main process the way ours are (reused shared buffers), so that only the
+reading differs.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from mlarray.training import BatchTailOversampling, PatchSampler
+from mlarray.training._batch import BatchLayout
+from mlarray.training._buffers import BatchBuffers
 from mlarray.training._foreground import compute_index
 
 
@@ -36,14 +39,17 @@ class NpyPatchDataset:
             compute_index(np.load(folder / f"{name}_seg.npy", mmap_mode="r")) for name in self.names
         ]
         self.patch = patch
+        self.buffers = BatchBuffers()
 
     def __len__(self) -> int:
         return len(self.plan)
 
     def __getitem__(self, number: int) -> dict[str, Any]:
         requests = self.plan[number]
-        image = np.empty((len(requests), 1, *(self.patch,) * 3), np.float32)
-        label = np.empty((len(requests), 1, *(self.patch,) * 3), np.uint8)
+        shape = (len(requests), 1, *(self.patch,) * 3)
+        layout = BatchLayout.pack([("image", shape, np.float32), ("label", shape, np.uint8)])
+        batch, arrays = self.buffers.new_batch(layout, tensors=True)
+        image, label = arrays["image"], arrays["label"]
         for row, request in enumerate(requests):
             name = self.names[request.case]
             data = np.load(self.folder / f"{name}.npy", mmap_mode="r")
@@ -60,4 +66,4 @@ class NpyPatchDataset:
                 label[row] = 0
             image[(row, slice(None), *inner)] = data[(slice(None), *outer)]
             label[(row, 0, *inner)] = seg[outer]
-        return {"image": torch.from_numpy(image), "label": torch.from_numpy(label)}
+        return batch

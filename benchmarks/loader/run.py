@@ -77,6 +77,7 @@ def summarize(runs: dict, sizes: dict) -> dict[str, Any]:
         figures[key] = {
             "patches_per_s": statistics.median(r["patches_per_s"] for r in good),
             "peak_mib": statistics.median(r["peak_mib"] for r in good),
+            "cpu_ms_per_patch": statistics.median(r["cpu_ms_per_patch"] for r in good),
             "passes": [round(r["patches_per_s"], 1) for r in good],
         }
     for key, entry in figures.items():
@@ -101,7 +102,8 @@ def markdown(summary: dict, workers: list[int]) -> str:
     head += " | " + " | ".join(
         f"peak MiB per {'process' if w == 0 else 'worker'} ({w})" for w in workers
     )
-    lines = [head + " | MiB per case |", "|---" * (2 + 2 * len(workers)) + "|"]
+    head += " | " + " | ".join(f"CPU ms per patch ({w})" for w in workers)
+    lines = [head + " | MiB per case |", "|---" * (2 + 3 * len(workers)) + "|"]
     for loader in LOADERS:
         cells = []
         for w in workers:
@@ -113,6 +115,9 @@ def markdown(summary: dict, workers: list[int]) -> str:
         for w in workers:
             mine = figures.get(f"{loader}/{w}", {})
             cells.append(f"{mine['peak_mib']:.0f}" if "peak_mib" in mine else "-")
+        for w in workers:
+            mine = figures.get(f"{loader}/{w}", {})
+            cells.append(f"{mine['cpu_ms_per_patch']:.1f}" if "cpu_ms_per_patch" in mine else "-")
         size = sizes.get(SIZE_KEYS.get(loader, loader), 0.0)
         lines.append(f"| {TITLES[loader]} | " + " | ".join(cells) + f" | {size:.1f} |")
     return "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ from mlarray._autotune._choice import (
     settings,
 )
 from mlarray._autotune._layouts import legacy_layout
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 SHAPE = (64, 256, 256)  # int16: 8 MiB, MIN_TUNED_BYTES
 

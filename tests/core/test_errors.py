@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLArray, comp_blosc2_params
-from mlarray._layout import MAX_CHUNKS
+from mlarray._limits import MAX_CHUNKS
 from mlarray.cli import main as cli_main
 from mlarray.errors import (
     FileFormatError,

@@ -25,7 +25,7 @@ from mlarray.errors import (
     UnsupportedVersionError,
 )
 from mlarray_meta.codec import decode_legacy
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 from mlarray_meta.header import read_header, read_header_mapping
 
 RNG = np.random.default_rng(3)

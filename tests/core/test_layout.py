@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mlarray import MLARRAY_DEFAULT_PATCH_SIZE, MLArray, comp_blosc2_params
-from mlarray._params import L1_BLOCK_BUDGET as FAST
+from mlarray._storage import L1_BLOCK_BUDGET as FAST
 from mlarray.errors import LayoutError, MLArrayError
 
 

@@ -16,10 +16,10 @@ from blosc2.msgpack_utils import msgpack_packb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlarray_meta._chunk import decode_chunk
-from mlarray_meta._msgpack import Ext, unpackb
 from mlarray_meta.errors import FileFormatError
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
+from mlarray_meta.format._chunk import decode_chunk
+from mlarray_meta.format._msgpack import Ext, unpackb
 from mlarray_meta.header import read_header_mapping
 from tests.meta._frames import DATA, memcpy_chunk, raw_chunk, special_chunk
 

@@ -14,7 +14,7 @@ from mlarray import MLArray
 from mlarray._autotune import RECORD_KEY
 from mlarray._autotune._choice import Candidate
 from mlarray._autotune._layouts import legacy_layout
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 from tests.interop.conftest import RunLegacy
 
 SHAPES = [

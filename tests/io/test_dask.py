@@ -143,8 +143,11 @@ def test_a_scheduler_address_that_is_none_is_one_line_and_status_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_nifti(tmp_path / "data" / "a.nii.gz")
+    scheduler_before = dask.config.get("scheduler", None)
     args = ["convert", str(tmp_path / "data"), str(tmp_path / "out"), "--no-progress"]
     assert main([*args, "--scheduler", "notanaddress"]) == 1
+    # the failed client left dask's global configuration as it was
+    assert dask.config.get("scheduler", None) == scheduler_before
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("mlarray convert: error: scheduler 'notanaddress' cannot be reached: ")
     with pytest.raises(SchedulerError, match="notanaddress") as caught:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlarray_io._geometry import (
+from mlarray_io._orientation import (
     affine_from_lps,
     canonical_orientation,
     geometry_fields,

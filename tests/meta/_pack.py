@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from mlarray_meta._msgpack import Ext
+from mlarray_meta.format._msgpack import Ext
 
 
 def _sized(small: int, fix_limit: int, markers: tuple[int, int, int], size: int) -> bytes:

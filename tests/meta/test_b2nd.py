@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from mlarray_meta._b2nd import MAX_NDIM, ArrayLayout, expected_sizes, parse_b2nd
 from mlarray_meta.errors import FileFormatError
+from mlarray_meta.format._b2nd import MAX_NDIM, B2ndMetalayer, expected_sizes, parse_b2nd
 from tests.meta._pack import packb
 
 
@@ -25,12 +25,12 @@ def content(**changes: Any) -> bytes:
     return packb(list(fields.values()))
 
 
-def parse(data: bytes, typesize: int = 2) -> ArrayLayout:
+def parse(data: bytes, typesize: int = 2) -> B2ndMetalayer:
     return parse_b2nd(data, source="x.mla", typesize=typesize)
 
 
 def test_parses_a_layout() -> None:
-    assert parse(content()) == ArrayLayout(0, (4, 5, 6), (2, 5, 6), (1, 5, 6), "<i2")
+    assert parse(content()) == B2ndMetalayer(0, (4, 5, 6), (2, 5, 6), (1, 5, 6), "<i2")
 
 
 @pytest.mark.parametrize(
@@ -110,5 +110,5 @@ def test_expected_sizes_count_whole_padded_chunks(
     typesize: int,
     expected: Any,
 ) -> None:
-    layout = ArrayLayout(0, shape, chunks, blocks, "<i1")
+    layout = B2ndMetalayer(0, shape, chunks, blocks, "<i1")
     assert expected_sizes(layout, typesize) == expected

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlarray_meta._chunk import decode_chunk
 from mlarray_meta.errors import CodecRequiredError, FileFormatError, UnsafeMetadataError
+from mlarray_meta.format._chunk import decode_chunk
 from tests.meta._frames import (
     ZSTD_FORMAT,
     chunk_header,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mlarray_meta._msgpack import unpackb
 from mlarray_meta.errors import FileFormatError, MLArrayFileError, UnsupportedVersionError
-from mlarray_meta.frame import FrameInfo, parse_frame, read_frame
+from mlarray_meta.format import FrameInfo, parse_frame, read_frame
+from mlarray_meta.format._msgpack import unpackb
 from mlarray_meta.header import HeaderMapping
 from tests.meta._frames import DATA, fixture, memcpy_chunk, trailer_offset, with_vlmeta
 from tests.meta._pack import packb

@@ -17,7 +17,7 @@ from mlarray_meta.errors import (
     UnsafeMetadataError,
     UnsupportedVersionError,
 )
-from mlarray_meta.frame import parse_frame
+from mlarray_meta.format import parse_frame
 from mlarray_meta.header import HeaderMapping, read_header_mapping
 from tests.meta._frames import (
     DATA,

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlarray_meta._msgpack import DEFAULT_MAX_DEPTH, Ext, unpack_from, unpackb
 from mlarray_meta.errors import FileFormatError
+from mlarray_meta.format._msgpack import DEFAULT_MAX_DEPTH, Ext, unpack_from, unpackb
 from tests.meta._pack import packb
 
 

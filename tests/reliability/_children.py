@@ -1,4 +1,4 @@
-"""Functions run in child processes by the crash, full-disk and concurrency tests.
+"""Functions run in child processes by the crash, full-disk, concurrency and integrity tests.
 
 They live in an importable module (not in a test file) so that ``spawn`` and
 ``forkserver`` children can unpickle them by name.
@@ -6,18 +6,37 @@ They live in an importable module (not in a test file) so that ``spawn`` and
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import resource
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mlarray import MLArray
-from mlarray.errors import MLArrayError
+from mlarray._integrity import chunk_region
+from mlarray._verify import verify_file
+from mlarray.errors import FileFormatError, MLArrayError
 
 LAYOUT: dict[str, Any] = {"patch_size": None, "chunk_size": (16, 32, 32), "block_size": (8, 16, 16)}
+MMAP_MODES = ("r", "c", None)
+"""The ways of reading a file: through a mapping (read-only, copy-on-write) or not."""
+
+
+def forkserver() -> Any:
+    """The multiprocessing context of the children: forked from a server with mlarray loaded.
+
+    Each child costs a fork, not an interpreter start. The server starts once per
+    pytest run, with these modules; every test module asks for it here.
+    """
+    context = multiprocessing.get_context("forkserver")
+    preload = ["numpy", "blosc2", "mlarray", "tests.reliability._children"]
+    context.set_forkserver_preload([*preload, "tests.reliability._kills"])
+    return context
 
 
 def volume(seed: int, shape: tuple[int, ...] = (48, 96, 96)) -> np.ndarray[Any, Any]:
@@ -31,18 +50,17 @@ def image(seed: int) -> MLArray:
     return MLArray(volume(seed), spacing=[1.0, 0.8, 0.8], meta={"seed": seed}, **LAYOUT)
 
 
-def save_forever(target: str, seed: int, duration: Any, ready: Any) -> None:
-    """Save the image of ``seed`` over ``target`` again and again until killed.
+def replace_with(target: str | os.PathLike[str], data: bytes) -> None:
+    """Make ``target`` hold ``data`` (written next to it, then renamed over it)."""
+    staging = f"{target}.staging"
+    with open(staging, "wb") as file:
+        file.write(data)
+    os.replace(staging, target)
 
-    A first save to a scratch file next to ``target`` measures how long one save
-    takes; its duration (seconds) goes to the shared value ``duration``.
-    """
+
+def save_forever(target: str, seed: int, ready: Any) -> None:
+    """Set the event ``ready``, then save the image of ``seed`` over ``target`` until killed."""
     new = image(seed)
-    scratch = f"{target}.timing.mla"
-    started = time.perf_counter()
-    new.save(scratch)
-    duration.value = time.perf_counter() - started
-    os.unlink(scratch)
     ready.set()
     while True:
         new.save(target)
@@ -76,6 +94,33 @@ def edit_then_crash(target: str, write_data: bool) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def check_bit_flips(path: str, flips: list[tuple[int, int, int]], copy: str) -> tuple[int, int]:
+    """Flip single bits of the file at ``path`` (of :func:`image` 0), one at a time.
+
+    Each flip ``(chunk, byte, bit)`` is written to ``copy`` and checked with
+    ``verify``; for each flip it flags, the flipped chunk is also read without
+    ``verify``.
+
+    Returns:
+        (flips that ``verify`` flagged, plain reads that returned wrong data without
+        an error).
+    """
+    data = Path(path).read_bytes()
+    expected = volume(0)
+    flagged = silent_reads = 0
+    for chunk, position, bit in flips:
+        damaged = bytearray(data)
+        damaged[position] ^= 1 << bit
+        Path(copy).write_bytes(damaged)
+        if verify_file(copy).ok:
+            continue
+        flagged += 1
+        region = chunk_region(expected.shape, LAYOUT["chunk_size"], chunk)  # what can change
+        with contextlib.suppress(FileFormatError), MLArray.open(copy) as opened:
+            silent_reads += not np.array_equal(opened[region], expected[region])
+    return flagged, silent_reads
+
+
 def read_patches(path: str, reference: str, seed: int, count: int) -> tuple[int, int]:
     """Open ``path`` in this process and compare ``count`` random patches with ``reference``.
 
@@ -98,28 +143,37 @@ def read_patches(path: str, reference: str, seed: int, count: int) -> tuple[int,
     return count, wrong
 
 
-def reopen_while_replaced(path: str, references: list[str], seconds: float) -> tuple[int, int]:
-    """Open ``path`` again and again for ``seconds`` while another process replaces it.
+def reopen_while_replaced(
+    path: str, references: list[str], opens: int, switches: int, seconds: float
+) -> tuple[int, int, int]:
+    """Open ``path`` again and again, reading it whole, while another process replaces it.
 
     ``references[seed]`` holds the data of the file saved with metadata ``{"seed": seed}``.
+    The opens cycle through ``mmap_mode`` ``"r"``, ``"c"`` and None. The loop runs
+    until at least ``opens`` opens have seen at least ``switches`` replacements (the
+    seed changed from one open to the next), or for ``seconds`` at most.
 
     Returns:
-        (opens, opens whose data is not the data of the file their metadata came from,
-        or that raised).
+        (opens, opens that raised or whose data is not the data of the file their
+        metadata came from, replacements seen).
     """
     expected = [np.load(reference) for reference in references]
-    opens = wrong = 0
+    done = wrong = seen = 0
+    previous = None
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        opens += 1
+    while (done < opens or seen < switches) and time.monotonic() < deadline:
+        mmap_mode = MMAP_MODES[done % len(MMAP_MODES)]
+        done += 1
         try:
-            opened = MLArray.open(path, mmap_mode="r")
-            data = opened[...]
+            with MLArray.open(path, mmap_mode=mmap_mode) as opened:
+                data, seed = opened[...], opened.meta.source.data["seed"]
         except MLArrayError:
             wrong += 1
             continue
-        wrong += not np.array_equal(data, expected[opened.meta.source.data["seed"]])
-    return opens, wrong
+        wrong += not np.array_equal(data, expected[seed])
+        seen += previous is not None and seed != previous
+        previous = seed
+    return done, wrong, seen
 
 
 def noise(shape: tuple[int, ...]) -> np.ndarray[Any, Any]:

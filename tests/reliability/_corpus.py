@@ -31,7 +31,7 @@ import numpy as np
 from blosc2.msgpack_utils import msgpack_packb
 
 from mlarray import MLArray
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 FIXTURES = Path(__file__).resolve().parents[1] / "meta" / "data"
 _FLIPS_PER_REGION = 12  # per source file and region, times ``scale``
@@ -321,7 +321,8 @@ def add_pickles(builder: _Builder, source: Source) -> None:
 
 
 def _gzip_bomb(size: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    """``size`` zero bytes, gzipped (run-length matching: as small as level 9, 2x faster)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 9, zlib.Z_RLE)
     block = bytes(2**20)
     parts = [compressor.compress(block) for _ in range(size // 2**20)]
     return b"".join([*parts, compressor.flush()])

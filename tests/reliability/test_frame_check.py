@@ -19,8 +19,8 @@ import pytest
 from mlarray import MLArray
 from mlarray._frame_check import buffer_reader, check_frame, descriptor_reader
 from mlarray.errors import FileFormatError, UnsafeMetadataError
-from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
-from mlarray_meta.frame import FrameInfo, parse_frame
+from mlarray_meta.format import FrameInfo, parse_frame
+from mlarray_meta.format._chunk import HEADER_SIZE, check_chunk_header
 from tests.reliability import _children
 from tests.reliability._corpus import frame_layout
 

@@ -7,7 +7,6 @@ writes to a full disk get) shows as a broken worker instead of killing pytest.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -30,8 +29,7 @@ def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(target: Path, how: str) -> str:
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
+    with ProcessPoolExecutor(1, mp_context=_children.forkserver()) as pool:
         return pool.submit(_children.fill_on_a_small_disk, str(target), how).result(timeout=120)
 
 
@@ -48,7 +46,7 @@ def _assert_no_space_error(outcome: str, target: Path) -> None:
 
 @pytest.mark.parametrize("previous", [False, True])
 def test_create_on_a_full_disk_raises_and_leaves_no_partial_file(
-    disk: Path, previous: bool
+    disk: Path, previous: bool, request: pytest.FixtureRequest
 ) -> None:
     target = disk / "scan.mla"
     old = None
@@ -61,7 +59,8 @@ def test_create_on_a_full_disk_raises_and_leaves_no_partial_file(
     if old is not None:
         assert target.read_bytes() == old
     if previous:
-        record(f"full disk (3 MiB file system) during create: {outcome[-80:]}")
+        kind = request.node.callspec.params["disk"]
+        record(f"full disk (3 MiB {kind}) during create over a file: {outcome}")
 
 
 @pytest.mark.parametrize("how", ["edit", "save"])

@@ -16,7 +16,7 @@ from mlarray import Meta, MLArray
 from mlarray._index_store import INDEX_KEY, decode_index
 from mlarray.errors import FileFormatError, MetaTypeError, NoArrayError
 from mlarray.training import IndexStatus, build_index, index_status, load_index
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 
 def make_mask(seed: int = 0, shape: tuple[int, ...] = (40, 50, 60)) -> np.ndarray:
@@ -194,13 +194,27 @@ def test_damaged_entries(tmp_path: Path) -> None:
             decode_index(payload[:cut], source="t")
     import blosc2
 
-    from mlarray._header import _set_raw_vlmeta
+    from mlarray._file_metadata import set_raw_vlmeta
 
     array = blosc2.open(str(path), mode="a")
-    _set_raw_vlmeta(array, INDEX_KEY, payload[:-3])
+    set_raw_vlmeta(array, INDEX_KEY, payload[:-3])
     del array
     assert index_status(path) is IndexStatus.STALE
     assert load_index(path) is None
+
+
+def test_a_damaged_mask_is_named(tmp_path: Path) -> None:
+    mask = np.random.default_rng(2).integers(0, 4, (40, 64, 64)).astype(np.uint8)
+    path = save_mask(tmp_path / "m.mla", mask)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = b"\xff" * 64  # inside the compressed chunks
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        FileFormatError, match=r"m\.mla: a chunk cannot be decompressed, the file is"
+    ):
+        build_index(path)
+    assert path.read_bytes() == bytes(data)  # left as it was
 
 
 def test_cli(tmp_path: Path) -> None:

@@ -8,17 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlarray._integrity import ChunkVerifier
 from mlarray._patches import patch_boxes, read_patches
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.meta import Meta
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from numpy.typing import DTypeLike
 
-    from mlarray._remote import Url
+    from mlarray._file_backing import FileBacking
+    from mlarray._integrity import ChunkVerifier
 
 __all__ = ["ArrayAccess"]
 
@@ -28,8 +26,12 @@ class ArrayAccess:
 
     meta: Meta
     _store: Any
-    _verifier: ChunkVerifier | None
-    _file_path: Path | Url | None
+    _file: FileBacking | None
+
+    @property
+    def _verifier(self) -> ChunkVerifier | None:
+        """The checks of chunks read (``open(verify=True)``), or None."""
+        return None if self._file is None else self._file.verifier
 
     def _require_array(self, action: str) -> Any:
         if self._store is None:
@@ -57,7 +59,7 @@ class ArrayAccess:
 
     def _undecodable(self, exc: RuntimeError) -> FileFormatError:
         """The error for a read that blosc2 could not decompress (a damaged chunk)."""
-        if self._file_path is None:  # in memory: no file to blame or to verify
+        if self._file is None:  # in memory: no file to blame or to verify
             return FileFormatError(
                 f"{self!r}: a chunk of the compressed data cannot be decompressed ({exc})"
             )

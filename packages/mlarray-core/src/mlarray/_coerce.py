@@ -8,7 +8,7 @@ from typing import Any
 import blosc2
 import numpy as np
 
-from mlarray.errors import MetaTypeError, MetaValidationError
+from mlarray.errors import ArgumentTypeError, MetaValidationError
 from mlarray.meta import Meta
 
 __all__ = ["as_ndarray", "broadcast_to_selection", "coerce_meta"]
@@ -32,14 +32,18 @@ def coerce_meta(meta: Meta | dict[str, Any] | None) -> Meta:
 def as_ndarray(array: Any) -> np.ndarray[Any, Any]:
     """Return ``array`` as a NumPy array with at least one axis."""
     if isinstance(array, (str, bytes, dict)):
-        raise MetaTypeError(f"array: expected a NumPy array or a path, got {type(array).__name__}")
+        raise ArgumentTypeError(
+            f"array: expected a NumPy array or a path, got {type(array).__name__}", path="array"
+        )
     if isinstance(array, blosc2.NDArray):
         array = array[...]
     result = np.asarray(array)
     if result.ndim == 0:
-        raise MetaTypeError("array: expected at least one axis, got a 0-d value")
+        raise ArgumentTypeError("array: expected at least one axis, got a 0-d value", path="array")
     if result.dtype == object:
-        raise MetaTypeError("array: object arrays cannot be stored; use a numeric dtype")
+        raise ArgumentTypeError(
+            "array: object arrays cannot be stored; use a numeric dtype", path="array"
+        )
     return result
 
 

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import blosc2
 import numpy as np
 
-from mlarray.errors import MetaTypeError, MetaValidationError
+from mlarray._storage import StorageSpec
+from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-    from mlarray._layout import ArrayLayout
+    from mlarray._storage import StoragePlan
     from mlarray.meta import Meta
 
 __all__ = ["Constructors", "as_shape"]
@@ -30,15 +31,18 @@ def as_shape(shape: Any) -> tuple[int, ...]:
     """Return ``shape`` (an int or a sequence) as a tuple of non-negative ints."""
     values = (shape,) if isinstance(shape, (int, np.integer)) else tuple(np.asarray(shape).ravel())
     if any(not float(v).is_integer() or v < 0 for v in values):
-        raise MetaValidationError(f"shape: expected non-negative integers, got {list(values)}")
+        raise ArgumentValueError(
+            f"shape: expected non-negative integers, got {list(values)}", path="shape"
+        )
     return tuple(int(v) for v in values)
 
 
 def _like_source(x: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
     shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
     if shape is None or dtype is None:
-        raise MetaTypeError(
-            f"x: expected an MLArray or an array-like with shape and dtype, got {type(x).__name__}"
+        raise ArgumentTypeError(
+            f"x: expected an MLArray or an array-like with shape and dtype, got {type(x).__name__}",
+            path="x",
         )
     return tuple(shape), np.dtype(dtype)
 
@@ -48,9 +52,10 @@ def _reshaped(values: np.ndarray[Any, Any], shape: Any, c_order: bool, what: str
         return values
     target = as_shape(shape)
     if int(np.prod(target)) != values.size:
-        raise MetaValidationError(
+        raise ArgumentValueError(
             f"shape: {list(target)} holds {int(np.prod(target))} values but {what} "
-            f"gives {values.size}"
+            f"gives {values.size}",
+            path="shape",
         )
     return values.reshape(target, order="C" if c_order else "F")
 
@@ -63,87 +68,38 @@ class Constructors:
         cls: type[M],
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
-        produce: Callable[[ArrayLayout | None], Any],
-        *,
+        produce: Callable[[StoragePlan | None], Any],
         meta: Meta | dict[str, Any] | None,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
+        spec: StorageSpec,
     ) -> M:
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
-        image._attach_new(  # type: ignore[attr-defined]
-            shape,
-            dtype,
-            produce,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
-        )
+        image = cls(meta=meta)  # type: ignore[call-arg]
+        image._spec = spec  # type: ignore[attr-defined]
+        image._attach_new(shape, dtype, produce)  # type: ignore[attr-defined]
         return image
 
     @classmethod
     def _filled(
-        cls: type[M],
-        shape: Any,
-        dtype: DTypeLike,
-        fill: Any,
-        meta: Any,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
+        cls: type[M], shape: Any, dtype: DTypeLike, fill: Any, meta: Any, spec: StorageSpec
     ) -> M:
         """Build an array of ``shape`` filled with ``fill`` (None: uninitialised)."""
         shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
 
-        def produce(layout: ArrayLayout | None) -> Any:
-            if layout is None:
+        def produce(plan: StoragePlan | None) -> Any:
+            if plan is None:
                 if fill is None:
                     return np.empty(shape_tuple, dtype=np_dtype)
                 return np.full(shape_tuple, fill, dtype=np_dtype)
             if fill is None:
-                return blosc2.empty(shape_tuple, dtype=np_dtype, **layout.storage_kwargs())
-            return blosc2.full(shape_tuple, fill, dtype=np_dtype, **layout.storage_kwargs())
+                return blosc2.empty(shape_tuple, dtype=np_dtype, **plan.storage_kwargs())
+            return blosc2.full(shape_tuple, fill, dtype=np_dtype, **plan.storage_kwargs())
 
-        return cls._made(
-            shape_tuple,
-            np_dtype,
-            produce,
-            meta=meta,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            cparams=cparams,
-            dparams=dparams,
-            compressed=compressed,
-        )
+        return cls._made(shape_tuple, np_dtype, produce, meta, spec)
 
     @classmethod
-    def _from_values(
-        cls: type[M],
-        values: np.ndarray[Any, Any],
-        meta: Any,
-        patch_size: Any,
-        chunk_size: Sizes,
-        block_size: Sizes,
-        cparams: Any,
-        dparams: Any,
-        compressed: bool,
-    ) -> M:
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)  # type: ignore[call-arg]
-        image._set_array(  # type: ignore[attr-defined]
-            values,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
-        )
+    def _from_values(cls: type[M], values: np.ndarray[Any, Any], meta: Any, spec: StorageSpec) -> M:
+        image = cls(meta=meta)  # type: ignore[call-arg]
+        image._spec = spec  # type: ignore[attr-defined]
+        image._set_array(values)  # type: ignore[attr-defined]
         return image
 
     @classmethod
@@ -161,24 +117,19 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray with uninitialized values.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array.
             meta: Optional metadata; a dict is stored as ``meta.source``.
-            patch_size: Patch size hint for chunk/block optimization ("default": 192).
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters used when writing chunks.
-            dparams: Blosc2 decompression parameters used when reading chunks.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
-        return cls._filled(
-            shape, dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, None, meta, spec)
 
     @classmethod
     def zeros(
@@ -195,24 +146,19 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with zeros.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
-        return cls._filled(
-            shape, dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, 0, meta, spec)
 
     @classmethod
     def ones(
@@ -229,26 +175,21 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with ones.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             dtype: Numpy dtype for the output array. If None, uses
                 ``blosc2.DEFAULT_FLOAT``.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
         dtype = blosc2.DEFAULT_FLOAT if dtype is None else dtype
-        return cls._filled(
-            shape, dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, 1, meta, spec)
 
     @classmethod
     def full(
@@ -266,27 +207,22 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with ``fill_value``.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             shape: Shape of the output array.
             fill_value: Fill value used for all elements in the output.
             dtype: Numpy dtype for the output array. If None, inferred from
                 ``fill_value``.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``).
-            block_size: Explicit block size (only with ``patch_size=None``).
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
         """
         dtype = np.asarray(fill_value).dtype if dtype is None else dtype
-        return cls._filled(
-            shape, dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
-            dparams, compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, dtype, fill_value, meta, spec)
 
     @classmethod
     def arange(
@@ -310,6 +246,9 @@ class Constructors:
         Behavior mirrors :func:`blosc2.arange` while also applying MLArray metadata
         and chunk/block optimization settings.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             start: Start of interval. If stop is None, this value is treated as
                 stop and start becomes 0.
@@ -319,12 +258,6 @@ class Constructors:
             shape: Target output shape. If None, the result is one-dimensional.
             c_order: Fill the shape in C order (row-major) if True, else Fortran order.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization (default None).
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -336,9 +269,8 @@ class Constructors:
             start, stop = 0, start
         values = np.arange(start, stop, 1 if step is None else step, dtype=dtype)
         values = _reshaped(values, shape, c_order, "arange(start, stop, step)")
-        return cls._from_values(
-            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(values, meta, spec)
 
     @classmethod
     def linspace(
@@ -363,6 +295,9 @@ class Constructors:
         Behavior mirrors :func:`blosc2.linspace` while also applying MLArray
         metadata and chunk/block optimization settings.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             start: Start value of the sequence.
             stop: End value of the sequence.
@@ -372,12 +307,6 @@ class Constructors:
             shape: Target output shape. If None, inferred from num.
             c_order: Fill the shape in C order (row-major) if True, else Fortran order.
             meta: Optional metadata attached to the created MLArray.
-            patch_size: Patch size hint for chunk/block optimization (default None).
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -387,14 +316,13 @@ class Constructors:
                 shape and num are inconsistent.
         """
         if num is None and shape is None:
-            raise MetaValidationError("linspace: give num or shape (neither was given)")
+            raise ArgumentValueError("linspace: give num or shape (neither was given)", path="num")
         if num is None:
             num = int(np.prod(as_shape(shape)))
         values = np.linspace(start, stop, num=num, endpoint=endpoint, dtype=dtype)
         values = _reshaped(values, shape, c_order, f"num={num}")
-        return cls._from_values(
-            values, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(values, meta, spec)
 
     @classmethod
     def asarray(
@@ -410,23 +338,12 @@ class Constructors:
     ) -> M:
         """Convert a NumPy array into an in-memory Blosc2-backed MLArray.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             array: Input array to convert to MLArray.
             meta: Optional metadata; a dict is stored as ``meta.source``.
-            patch_size: Patch size hint: an int for isotropic sizes or one value per
-                spatial axis; "default" means 192.
-            chunk_size: Explicit chunk size (only with ``patch_size=None``); None
-                lets Blosc2 decide.
-            block_size: Explicit block size (only with ``patch_size=None``); None
-                lets Blosc2 decide.
-            cparams: Blosc2 compression parameters, or a preset name. If None,
-                chosen for the values (arrays of 8 MiB or more; see ``MLArray``),
-                otherwise the ``"fast"`` preset: LZ4 level 9 with byte shuffle
-                (LZ4HC level 8 without shuffle for one-byte data); ``"compact"``
-                makes smaller files that read slower.
-            dparams: Blosc2 decompression parameters. If None, defaults to
-                {'nthreads': 1}.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created MLArray instance.
@@ -439,10 +356,11 @@ class Constructors:
                 for the provided dimensionality.
         """
         if not isinstance(array, np.ndarray):
-            raise MetaTypeError(f"array: expected a NumPy ndarray, got {type(array).__name__}")
-        return cls._from_values(
-            array, meta, patch_size, chunk_size, block_size, cparams, dparams, compressed
-        )
+            raise ArgumentTypeError(
+                f"array: expected a NumPy ndarray, got {type(array).__name__}", path="array"
+            )
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._from_values(array, meta, spec)
 
     @classmethod
     def _like(
@@ -468,17 +386,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -487,10 +402,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, None, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, None, meta, spec)
 
     @classmethod
     def zeros_like(
@@ -507,17 +420,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray of zeros with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -526,10 +436,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, 0, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, 0, meta, spec)
 
     @classmethod
     def ones_like(
@@ -546,17 +454,14 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray of ones with the same shape as x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -565,10 +470,8 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, 1, meta, patch_size, chunk_size, block_size, cparams, dparams,
-            compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, 1, meta, spec)
 
     @classmethod
     def full_like(
@@ -586,18 +489,15 @@ class Constructors:
     ) -> M:
         """Create an in-memory MLArray filled with fill_value and shape of x.
 
+        The storage arguments (``patch_size``, ``chunk_size``, ``block_size``,
+        ``cparams``, ``dparams``, ``compressed``) are those of :class:`~mlarray.MLArray`.
+
         Args:
             x: Source object: an MLArray or any array-like exposing shape and dtype.
             fill_value: Fill value used for all elements in the output.
             dtype: Output dtype. If None, inferred from x.
             meta: Optional metadata. If x is an MLArray and meta is None, metadata
                 is copied from x.
-            patch_size: Patch size hint for chunk/block optimization.
-            chunk_size: Explicit chunk size.
-            block_size: Explicit block size.
-            cparams: Blosc2 compression parameters.
-            dparams: Blosc2 decompression parameters.
-            compressed: Blosc2-compressed (True) or NumPy-backed (False) in memory.
 
         Returns:
             A newly created in-memory MLArray instance.
@@ -606,7 +506,5 @@ class Constructors:
             TypeError: If x is not an MLArray and has no shape/dtype.
         """
         shape, np_dtype, meta = cls._like(x, dtype, meta)
-        return cls._filled(
-            shape, np_dtype, fill_value, meta, patch_size, chunk_size, block_size, cparams,
-            dparams, compressed,
-        )  # fmt: skip
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
+        return cls._filled(shape, np_dtype, fill_value, meta, spec)

@@ -30,10 +30,10 @@ from typing import Any, Protocol
 import blosc2
 import numpy as np
 
+from mlarray._file_metadata import write_file_metadata
 from mlarray._frame_check import parse_dtype
-from mlarray._header import write_file_metadata
 from mlarray._integrity import updated_checksums
-from mlarray._layout import check_storable
+from mlarray._limits import check_storable
 from mlarray._opened import MappedFile
 from mlarray._staging import StagedFile, write_failure
 from mlarray.errors import MLArrayError, MLArrayFileError

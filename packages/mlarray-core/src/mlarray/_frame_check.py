@@ -1,6 +1,6 @@
 """Checks of a ``.mla`` frame that must pass before blosc2 opens it.
 
-The standard-library reader (:func:`mlarray_meta.frame.read_frame`) has already
+The standard-library reader (:func:`mlarray_meta.format.read_frame`) has already
 checked the frame's header and trailer. Blosc2 goes on to trust more than that:
 it builds whatever object the fixed metalayers ask for (proxies that open other
 files, lazy expressions, stores), interprets the chunk bytes with the dtype of
@@ -22,8 +22,8 @@ import blosc2
 import numpy as np
 
 from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataError
-from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
-from mlarray_meta.frame import FrameInfo
+from mlarray_meta.format import FrameInfo
+from mlarray_meta.format._chunk import HEADER_SIZE, check_chunk_header
 
 __all__ = [
     "ARRAY_METALAYERS",
@@ -73,7 +73,7 @@ def check_frame(path: Path, frame: FrameInfo, read: Reader) -> None:
 
     Args:
         path: The file (named in error messages).
-        frame: Its header and trailer as read by :func:`mlarray_meta.frame.read_frame`.
+        frame: Its header and trailer as read by :func:`mlarray_meta.format.read_frame`.
         read: Reads ``size`` bytes at ``offset`` of the same file (see
             :func:`buffer_reader` and :func:`descriptor_reader`): one read for the
             index, one per chunk header.

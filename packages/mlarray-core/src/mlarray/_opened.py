@@ -21,14 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import blosc2
+import numpy as np
 
+from mlarray._file_metadata import header_of_frame
 from mlarray._frame_check import buffer_reader, check_frame, check_frame_kind, descriptor_reader
-from mlarray._header import header_of_frame
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
-from mlarray_meta.frame import read_frame_descriptor
+from mlarray_meta.format import parse_frame, read_frame_descriptor
 from mlarray_meta.header import Header
 
-__all__ = ["DescriptorFile", "MappedFile", "OpenedFile", "open_file", "read_errors"]
+__all__ = [
+    "DescriptorFile",
+    "MappedFile",
+    "OpenedFile",
+    "load_checked",
+    "open_file",
+    "read_errors",
+]
 
 _FD_FOLDER = Path("/dev/fd")
 
@@ -175,3 +183,34 @@ def open_file(path: Path, *, mapped: bool) -> OpenedFile:
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def load_checked(path: Path, *, dparams: dict[str, Any]) -> tuple[Header, Any]:
+    """Read a whole file once, check its frame, then build an in-memory array from the bytes.
+
+    Raises:
+        MLArrayFileError: The file is missing or unreadable.
+        FileFormatError: The file is not a valid ``.mla`` file (or is unsafe).
+    """
+    try:
+        with open(path, "rb", buffering=0) as file:
+            size = os.fstat(file.fileno()).st_size
+            # np.empty, not bytearray: no zero-filling, and huge pages for large files.
+            data = np.empty(size, dtype=np.uint8)
+            with data.data as view:
+                done = 0
+                while done < size:  # one read returns at most about 2 GiB
+                    count = file.readinto(view[done:])
+                    if not count:
+                        raise FileFormatError(f"{path}: the file shrank while it was read")
+                    done += count
+    except OSError as exc:
+        raise MLArrayFileError(f"{path}: cannot read the file: {exc.strerror}") from None
+    header = header_of_frame(parse_frame(data.data, source=str(path)))
+    check_frame(path, header.mapping.frame, buffer_reader(data.data))
+    with read_errors(path, "loading"):
+        # The array borrows ``data`` (no copy). Blosc2 cannot grow a borrowed frame:
+        # callers must give the array its own frame (``.copy()``) before writing.
+        store = blosc2.ndarray_from_cframe(data, copy=False)
+        store.schunk.dparams = blosc2.DParams(**dparams)
+    return header, store

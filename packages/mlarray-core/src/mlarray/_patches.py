@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlarray.errors import MetaTypeError, MetaValidationError
+from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = ["patch_boxes", "read_patches"]
 
@@ -41,31 +41,36 @@ def patch_boxes(
     axis. Every patch must lie inside the array.
 
     Raises:
-        MetaValidationError: A size or start has the wrong length, or a patch leaves
+        ArgumentValueError: A size or start has the wrong length, or a patch leaves
             the array.
     """
     counts = f"{len(shape)} (one per axis) or {sum(spatial)} (one per spatial axis)"
     sizes = [int(size)] * sum(spatial) if isinstance(size, (int, np.integer)) else size
     patch = _per_axis(sizes, shape, spatial, fill=shape)
     if patch is None:
-        raise MetaValidationError(f"patch size: expected {counts} values, got {len(sizes)}")
+        raise ArgumentValueError(
+            f"patch size: expected {counts} values, got {len(sizes)}", path="size"
+        )
     for axis, (side, limit) in enumerate(zip(patch, shape, strict=True)):
         if not 0 < side <= limit:
-            raise MetaValidationError(
-                f"patch size: axis {axis} must be in 1..{limit} (the array's size), got {side}"
+            raise ArgumentValueError(
+                f"patch size: axis {axis} must be in 1..{limit} (the array's size), got {side}",
+                path="size",
             )
     boxes = []
     for number, start in enumerate(starts):
         begin = _per_axis(start, shape, spatial, fill=[0] * len(shape))
         if begin is None:
-            raise MetaValidationError(
-                f"patch {number}: expected a start with {counts} indices, got {len(start)}"
+            raise ArgumentValueError(
+                f"patch {number}: expected a start with {counts} indices, got {len(start)}",
+                path="starts",
             )
         stop = [first + side for first, side in zip(begin, patch, strict=True)]
         for axis, (first, last, limit) in enumerate(zip(begin, stop, shape, strict=True)):
             if first < 0 or last > limit:
-                raise MetaValidationError(
-                    f"patch {number}: axis {axis} spans {first}:{last}, outside 0:{limit}"
+                raise ArgumentValueError(
+                    f"patch {number}: axis {axis} spans {first}:{last}, outside 0:{limit}",
+                    path="starts",
                 )
         boxes.append((begin, stop))
     return tuple(patch), boxes
@@ -82,17 +87,18 @@ def read_patches(
     Blosc2 arrays decode straight into the output rows; nothing else is allocated.
 
     Raises:
-        MetaTypeError: ``out`` has the wrong shape or dtype or is not C-contiguous.
+        ArgumentTypeError: ``out`` has the wrong shape or dtype or is not C-contiguous.
     """
     expected = (len(boxes), *patch)
     dtype = np.dtype(store.dtype)
     if out is None:
         out = np.empty(expected, dtype=dtype)
     elif out.shape != expected or out.dtype != dtype or not out.flags.c_contiguous:
-        raise MetaTypeError(
+        raise ArgumentTypeError(
             f"out: expected a C-contiguous {dtype} array of shape {list(expected)}, got "
             f"{'a non-contiguous ' if not out.flags.c_contiguous else ''}{out.dtype} array "
-            f"of shape {list(out.shape)}"
+            f"of shape {list(out.shape)}",
+            path="out",
         )
     if isinstance(store, np.ndarray):
         for row, (begin, stop) in zip(out, boxes, strict=True):

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
+from mlarray._remote import RemoteFile
+from mlarray._storage import StorageSpec
 from mlarray.errors import MLArrayFileError
 from mlarray.meta import Meta
 from mlarray_meta.meta import meta_from_file
+
+if TYPE_CHECKING:
+    from mlarray._file_backing import FileBacking
 
 __all__ = ["Picklable"]
 
@@ -26,15 +31,10 @@ class Picklable:
     mode: str | None
     mmap_mode: str | None
     _store: Any
-    _verify_reads: bool
-    _session: Any
-    _pending: Any
-    _opened: Any
-    _read_only: bool
+    _file: FileBacking | None
     _frame_borrowed: bool
-    _dparams: dict[str, Any]
-    _layout: Any
-    _cparams_arg: Any
+    _spec: StorageSpec
+    _plan: Any
 
     if TYPE_CHECKING:  # provided by MLArray
 
@@ -47,7 +47,7 @@ class Picklable:
         @property
         def meta(self) -> Meta: ...
 
-        def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None: ...
+        def _init_state(self, meta: Meta, spec: StorageSpec) -> None: ...
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle support, for dataloader workers started with ``spawn``.
@@ -61,26 +61,28 @@ class Picklable:
             MLArrayFileError: For a file opened for writing: a second process writing
                 the same file in place would corrupt it.
         """
-        state = {"meta": self.meta.to_mapping(), "dparams": self._dparams}
-        reads_file = self._pending is not None or self._read_only or self._frame_borrowed
-        if self.filepath is not None and self.shape is not None and reads_file:
-            if self._session is not None:
+        state = {"meta": self.meta.to_mapping(), "dparams": self._spec.dparams}
+        file = self._file
+        reads_file = file is not None and (file.pending or file.read_only or self._frame_borrowed)
+        if file is not None and self.shape is not None and reads_file:
+            if file.session is not None:
                 raise MLArrayFileError(
-                    f"{self.filepath}: an MLArray opened for writing cannot be pickled; "
+                    f"{file.path}: an MLArray opened for writing cannot be pickled; "
                     "open the file read-only in each worker process"
                 )
+            opened = file.opened
             return {
                 **state,
-                "file": str(self.filepath),
+                "file": str(file.path),
                 "mode": self.mode,
                 "mmap_mode": self.mmap_mode,
-                "verify": self._verify_reads,
-                "remote": self._opened.reopen_arguments() if _is_remote(self._opened) else {},
+                "verify": file.verify,
+                "remote": opened.reopen_arguments() if isinstance(opened, RemoteFile) else {},
             }
         data = self._store
         if data is not None and not isinstance(data, np.ndarray):
             data = data.to_cframe()
-        return {**state, "data": data, "layout": self._layout, "cparams": self._cparams_arg}
+        return {**state, "data": data, "plan": self._plan, "spec": self._spec}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         meta = meta_from_file(state["meta"], source="an unpickled MLArray", warn=False)
@@ -96,15 +98,9 @@ class Picklable:
             self.__dict__.update(opened.__dict__)
             self._meta = meta
             return
-        self._init_state(meta, state["cparams"], state["dparams"])
+        self._init_state(meta, state["spec"])
         data = state["data"]
         if isinstance(data, bytes):
             data = blosc2.ndarray_from_cframe(data, copy=True)
-            data.schunk.dparams = blosc2.DParams(**self._dparams)
-        self._store, self._layout = data, state["layout"]
-
-
-def _is_remote(opened: Any) -> bool:
-    from mlarray._remote import RemoteFile
-
-    return isinstance(opened, RemoteFile)
+            data.schunk.dparams = blosc2.DParams(**self._spec.dparams)
+        self._store, self._plan = data, state["plan"]

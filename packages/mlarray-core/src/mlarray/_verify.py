@@ -9,7 +9,7 @@ from typing import Any
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import damaged_chunks, describe_chunk, record_problem
 from mlarray._opened import open_file
-from mlarray._storage import check_mla_path
+from mlarray._paths import check_mla_path
 from mlarray.errors import MLArrayError
 
 __all__ = ["VerifyReport", "verify_file"]

@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mlarray.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
     LayoutError,
-    MetaTypeError,
-    MetaValidationError,
     UnsupportedLayoutError,
 )
 
@@ -104,8 +104,8 @@ def comp_blosc2_params(
         The chunk size and the block size, one entry per axis of ``image_size``.
 
     Raises:
-        MetaTypeError: If a size is not an integer or the mask not booleans.
-        MetaValidationError: If a size is not positive, the mask length differs
+        ArgumentTypeError: If a size is not an integer or the mask not booleans.
+        ArgumentValueError: If a size is not positive, the mask length differs
             from the image dimensionality, or the patch length from the number of
             spatial axes.
         NotImplementedError: If the image is not 2D/3D/4D, has more than one
@@ -119,9 +119,13 @@ def comp_blosc2_params(
     patch = tuple(min(p, s) for p, s in zip(patch, spatial, strict=True))
     itemsize = _positive_int(bytes_per_pixel, "bytes_per_pixel")
     if isinstance(safety_factor, bool) or not isinstance(safety_factor, int | float):
-        raise MetaTypeError(f"safety_factor: expected a number, got {safety_factor!r}")
+        raise ArgumentTypeError(
+            f"safety_factor: expected a number, got {safety_factor!r}", path="safety_factor"
+        )
     if not 0.0 < safety_factor <= 1.0:
-        raise MetaValidationError(f"safety_factor: expected a value in (0, 1], got {safety_factor}")
+        raise ArgumentValueError(
+            f"safety_factor: expected a value in (0, 1], got {safety_factor}", path="safety_factor"
+        )
     l1 = _positive_int(l1_cache_size_per_core_in_bytes, "l1_cache_size_per_core_in_bytes")
     l3 = _positive_int(l3_cache_size_per_core_in_bytes, "l3_cache_size_per_core_in_bytes")
     block = _grow_block(patch, int(l1 * safety_factor) // itemsize)
@@ -168,8 +172,8 @@ def resolve_layout(
     Raises:
         LayoutError: If the arguments contradict each other (patch with chunk or
             block, block without chunk, block larger than chunk).
-        MetaTypeError: If a size argument has the wrong type.
-        MetaValidationError: If a size argument has the wrong length or a
+        ArgumentTypeError: If a size argument has the wrong type.
+        ArgumentValueError: If a size argument has the wrong length or a
             non-positive value.
         NotImplementedError: If a patch is used on an array whose dimensionality
             the optimizer does not support (see :func:`comp_blosc2_params`).
@@ -232,8 +236,9 @@ def _patch_sizes(patch_size: object, n_spatial: int) -> tuple[int, ...]:
     if _is_default(patch_size):
         return (MLARRAY_DEFAULT_PATCH_SIZE,) * n_spatial
     if isinstance(patch_size, str):
-        raise MetaValidationError(
-            f"patch_size: expected 'default', an int, {n_spatial} ints or None, got {patch_size!r}"
+        raise ArgumentValueError(
+            f"patch_size: expected 'default', an int, {n_spatial} ints or None, got {patch_size!r}",
+            path="patch_size",
         )
     return _per_axis(patch_size, n_spatial, "patch_size", unit="spatial axis")
 
@@ -258,12 +263,18 @@ def _spatial_mask(ndim: int, mask: object) -> tuple[bool, ...]:
     if mask is None:
         flags: tuple[bool, ...] = (ndim != 4,) + (True,) * (ndim - 1)
     elif isinstance(mask, str) or not isinstance(mask, Sequence | np.ndarray):
-        raise MetaTypeError(f"spatial_axis_mask: expected a sequence of bools, got {mask!r}")
+        raise ArgumentTypeError(
+            f"spatial_axis_mask: expected a sequence of bools, got {mask!r}",
+            path="spatial_axis_mask",
+        )
     elif not all(isinstance(flag, bool | np.bool_) for flag in mask):
-        raise MetaTypeError(f"spatial_axis_mask: expected bools, got {list(mask)!r}")
+        raise ArgumentTypeError(
+            f"spatial_axis_mask: expected bools, got {list(mask)!r}", path="spatial_axis_mask"
+        )
     elif len(mask) != ndim:
-        raise MetaValidationError(
-            f"spatial_axis_mask: expected {ndim} values (one per axis), got {len(mask)}"
+        raise ArgumentValueError(
+            f"spatial_axis_mask: expected {ndim} values (one per axis), got {len(mask)}",
+            path="spatial_axis_mask",
         )
     else:
         flags = tuple(bool(flag) for flag in mask)
@@ -277,10 +288,12 @@ def _spatial_mask(ndim: int, mask: object) -> tuple[bool, ...]:
 
 def _positive_int(value: object, field: str, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise MetaTypeError(f"{field}: expected an integer, got {value!r}")
+        raise ArgumentTypeError(f"{field}: expected an integer, got {value!r}", path=field)
     number = int(value)
     if number < minimum:
-        raise MetaValidationError(f"{field}: expected an integer >= {minimum}, got {number}")
+        raise ArgumentValueError(
+            f"{field}: expected an integer >= {minimum}, got {number}", path=field
+        )
     return number
 
 
@@ -293,11 +306,13 @@ def _positive_ints(
     minimum: int = 1,
 ) -> tuple[int, ...]:
     if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
-        raise MetaTypeError(f"{field}: expected a sequence of integers, got {values!r}")
+        raise ArgumentTypeError(
+            f"{field}: expected a sequence of integers, got {values!r}", path=field
+        )
     items = list(values)
     if length is not None and len(items) != length:
-        raise MetaValidationError(
-            f"{field}: expected {length} values (one per {unit}), got {len(items)}"
+        raise ArgumentValueError(
+            f"{field}: expected {length} values (one per {unit}), got {len(items)}", path=field
         )
     return tuple(_positive_int(item, field, minimum=minimum) for item in items)
 

@@ -23,9 +23,13 @@ from mlarray_meta.errors import (
     UnknownFieldError,
     UnsafeMetadataError,
     UnsupportedVersionError,
+    _FieldError,
 )
 
 __all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ArgumentValueError",
     "ChecksumError",
     "CodecRequiredError",
     "FileFormatError",
@@ -48,7 +52,28 @@ __all__ = [
 ]
 
 
-class LayoutError(MLArrayError, RuntimeError):
+class ArgumentError(_FieldError):
+    """An argument that is not metadata is unusable: a size, a storage parameter, an option.
+
+    Catch this class for every such argument; its leaves also derive from the
+    builtin a caller would catch. :class:`ArgumentValueError` and
+    :class:`ArgumentTypeError` derive from :class:`MetaValidationError` and
+    :class:`MetaTypeError` too, which earlier releases raised for these arguments.
+
+    Attributes:
+        path: The argument at fault (e.g. ``"safety_factor"``, ``"cparams.clevel"``), or None.
+    """
+
+
+class ArgumentValueError(ArgumentError, MetaValidationError):
+    """An argument has the right type but an unusable value (a negative size, an unknown name)."""
+
+
+class ArgumentTypeError(ArgumentError, MetaTypeError):
+    """An argument has the wrong type."""
+
+
+class LayoutError(ArgumentError, RuntimeError):
     """Patch, chunk and block size arguments contradict each other or the array."""
 
 

@@ -10,45 +10,33 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
-from mlarray import _geometry_access as geo
 from mlarray import chunking
 from mlarray._access import ArrayAccess
 from mlarray._coerce import as_ndarray, broadcast_to_selection, coerce_meta
 from mlarray._constructors import Constructors, as_shape
 from mlarray._edit import EditSession, close_at_exit, close_quietly
+from mlarray._file_backing import FileBacking
+from mlarray._file_metadata import write_file_metadata
 from mlarray._frame_check import parse_dtype
-from mlarray._geometry_access import GeometryProperties
-from mlarray._header import write_file_metadata
-from mlarray._integrity import ChunkVerifier, chunk_checksums, touched_chunks
+from mlarray._integrity import ChunkVerifier, chunk_checksums
 from mlarray._labels import check_label_store
-from mlarray._layout import (
-    ArrayLayout,
-    check_storable,
-    creation_errors,
-    fit_patch_to_labels,
-    plan_layout,
-    record_layout,
-)
-from mlarray._opened import MappedFile, OpenedFile, open_file
-from mlarray._params import compression_plan, decompression_params
-from mlarray._pickling import Picklable
-from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
-from mlarray._staging import atomic_write
-from mlarray._storage import (
+from mlarray._limits import check_storable, creation_errors
+from mlarray._opened import load_checked
+from mlarray._paths import (
     CREATE_MMAP_MODES,
     CREATE_MODES,
-    OPEN_MMAP_MODES,
-    OPEN_MODES,
     check_mla_path,
     check_mode,
-    check_writable,
-    load_checked,
-    metadata_edited,
 )
+from mlarray._pickling import Picklable
+from mlarray._remote import CacheArgument, Url
+from mlarray._spatial_properties import SpatialProperties, apply_explicit
+from mlarray._staging import atomic_write
+from mlarray._storage import StoragePlan, StorageSpec
+from mlarray._storage_record import fit_patch_to_labels, record_storage
 from mlarray.errors import (
+    ArgumentTypeError,
     FileFormatError,
-    MetaTypeError,
-    MLArrayError,
     MLArrayFileError,
     ReadOnlyError,
     ReadOnlyFieldError,
@@ -64,7 +52,7 @@ __all__ = ["MLArray"]
 PathLike = str | os.PathLike[str]
 
 
-class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
+class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
     """An N-dimensional image with geometry and metadata, stored as a ``.mla`` file.
 
     The MLArray file format (".mla") is a Blosc2-compressed container with
@@ -125,46 +113,34 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         dparams: dict[str, Any] | blosc2.DParams | None = None,
         compressed: bool = True,
     ) -> None:
+        spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
         if isinstance(array, (str, os.PathLike)):
-            self._init_state(Meta(), cparams, dparams)
+            self._init_state(Meta(), spec)
             self._adopt(type(self).load(array, dparams=dparams, compressed=compressed))
             self._apply_arguments(meta, spacing, origin, direction, affine, axis_labels, copy)
             return
-        self._init_state(coerce_meta(meta), cparams, dparams)
+        self._init_state(coerce_meta(meta), spec)
         self._apply_arguments(None, spacing, origin, direction, affine, axis_labels, copy)
         if array is not None:
-            self._set_array(
-                as_ndarray(array),
-                patch_size=patch_size,
-                chunk_size=chunk_size,
-                block_size=block_size,
-                compressed=compressed,
-            )
+            self._set_array(as_ndarray(array))
 
     # ------------------------------------------------------------------ set-up
-    def _init_state(self, meta: Meta, cparams: Any, dparams: Any) -> None:
+    def _init_state(self, meta: Meta, spec: StorageSpec) -> None:
         """Set every instance attribute: an in-memory MLArray without array data."""
         self._meta = meta
-        self._store_value: Any = None
-        self._pending: OpenedFile | RemoteFile | None = None  # attached on first data access
-        self._opened: OpenedFile | RemoteFile | None = None  # the file a read-only handle reads
-        self._session: EditSession | None = None  # the edit of a writable handle
-        self._layout: ArrayLayout | None = None
-        self._read_only = False
-        self._verifier: ChunkVerifier | None = None
-        self._verify_reads = False  # open(verify=True): what pickled handles ask for too
-        self._frame_borrowed = False
-        self._file_path: Path | Url | None = None  # the file attached, see ``filepath``
+        self._store_value: Any = None  # NumPy, Blosc2 or remote array; None: none (yet)
+        self._file: FileBacking | None = None  # the file the array comes from
+        self._plan: StoragePlan | None = None
+        self._frame_borrowed = False  # the Blosc2 array reads bytes it does not own
         self.mode: str | None = None
         self.mmap_mode: str | None = None
-        self._cparams_arg = cparams
-        self._dparams = decompression_params(dparams)
+        self._spec = spec  # the storage arguments, for arrays made from now on
 
     @classmethod
-    def _from_file(cls, meta: Meta, dparams: Any) -> MLArray:
+    def _from_file(cls, meta: Meta, spec: StorageSpec) -> MLArray:
         """A blank instance for :meth:`open`/:meth:`load` (skips argument handling)."""
         image = cls.__new__(cls)
-        image._init_state(meta, None, dparams)
+        image._init_state(meta, spec)
         return image
 
     def _adopt(self, other: MLArray) -> None:
@@ -191,7 +167,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             with managed_writes():  # the file's shape and layout describe its array
                 explicit.copy_from(self.meta)
             self._meta = explicit
-        geo.apply_explicit(
+        apply_explicit(
             self.meta.spatial,
             spacing=spacing,
             origin=origin,
@@ -201,28 +177,18 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         )
         if copy is not None:
             if not isinstance(copy, MLArray):
-                raise MetaTypeError(f"copy: expected an MLArray, got {type(copy).__name__}")
+                raise ArgumentTypeError(
+                    f"copy: expected an MLArray, got {type(copy).__name__}", path="copy"
+                )
             # Explicit arguments win; MetaSpatial.copy_from keeps their geometry form.
             self.meta.copy_from(copy.meta)
 
-    def _set_array(
-        self,
-        array: np.ndarray[Any, Any],
-        *,
-        patch_size: Any,
-        chunk_size: Any,
-        block_size: Any,
-        compressed: bool,
-    ) -> None:
-        """Attach ``array`` (compressing it unless ``compressed`` is False)."""
+    def _set_array(self, array: np.ndarray[Any, Any]) -> None:
+        """Attach ``array``, stored as the storage arguments say."""
         self._attach_new(
             array.shape,
             array.dtype,
-            lambda layout: array if layout is None else layout.compress(array),
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=compressed,
+            lambda plan: array if plan is None else plan.compress(array),
             values=array,
         )
 
@@ -230,38 +196,27 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         self,
         shape: tuple[int, ...],
         dtype: np.dtype[Any],
-        produce: Callable[[ArrayLayout | None], Any],
+        produce: Callable[[StoragePlan | None], Any],
         *,
-        patch_size: Any,
-        chunk_size: Any,
-        block_size: Any,
-        compressed: bool,
         values: np.ndarray[Any, Any] | None = None,
     ) -> None:
-        """Plan the layout of a new array and attach what ``produce`` makes.
+        """Plan the storage of a new array and attach what ``produce`` makes.
 
-        ``produce(layout)`` returns a Blosc2 NDArray built with the layout;
+        ``produce(plan)`` returns a Blosc2 NDArray stored as planned;
         ``produce(None)`` returns a NumPy array (``compressed=False``). The
         array's ``values``, when known, let the storage be chosen for them.
+        The storage arguments are those of ``self._spec``.
         """
         with managed_writes():
             self.meta.spatial.shape = list(shape)
             self.meta._has_array.set(True)
-        self._layout = plan_layout(
-            self.meta,
-            shape,
-            dtype,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compression=compression_plan(self._cparams_arg, dtype),
-            dparams=self._dparams,
-            values=values,
-        )
-        with creation_errors(shape, dtype, self._layout if compressed else None):
-            self._store = produce(self._layout if compressed else None)
+        plan = self._plan = self._spec.plan(self.meta, shape, dtype, values=values)
+        compressed = self._spec.compressed
+        how = f", chunks {plan.chunk_size}, codec {plan.codec}" if compressed else ""
+        with creation_errors(shape, dtype, how):
+            self._store = produce(plan if compressed else None)
         self._frame_borrowed = False
-        record_layout(self.meta, self._layout, self._store)
+        record_storage(self.meta, self._plan, self._store)
 
     # ----------------------------------------------------------------- file I/O
     @classmethod
@@ -320,79 +275,44 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 or, with ``verify``, its checksum record is unusable or a read
                 touches a damaged chunk (ChecksumError, naming the chunk and region).
         """
-        check_mode(mode, OPEN_MODES, "mode", "opening")
-        check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        opened: OpenedFile | RemoteFile
-        path: Path | Url
-        if is_url(filepath):  # the one place where remote files come in
-            opened = open_remote(
-                filepath,
-                mode=mode,
-                mmap_mode=mmap_mode,
-                storage_options=storage_options,
-                cache=cache,
-            )
-            path = opened.path
-        else:
-            path = check_mla_path(filepath, must_exist=True)
-            if storage_options is not None or cache is not None:
-                raise MLArrayFileError(
-                    f"{path}: storage_options and cache apply to URLs, not to local files"
-                )
-            if writable:
-                check_writable(path)
-            opened = open_file(path, mapped=writable or mmap_mode is not None)
-        header = opened.header
-        image = cls._from_file(header.meta, decompression_params(dparams))
-        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
-        image._read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
-        image._pending = image._opened = opened
-        image._verify_reads = verify
-        meta = header.meta
-        if meta._has_array.value:
-            with managed_writes():
-                if meta.spatial.shape is None:  # files written by other tools
-                    meta.spatial.shape = list(header.shape)
-                if meta.blosc2.dparams != image._dparams:  # record what reads will use
-                    meta.blosc2.dparams = image._dparams
-        if writable:
-            assert isinstance(opened, MappedFile)
-            image._start_session(opened)
+        spec = StorageSpec.of(dparams=dparams)
+        file = FileBacking.open(
+            filepath,
+            mode=mode,
+            mmap_mode=mmap_mode,
+            dparams=spec.dparams,
+            verify=verify,
+            storage_options=storage_options,
+            cache=cache,
+        )
+        assert file.opened is not None
+        image = cls._from_file(file.opened.header.meta, spec)
+        image._file, image.mode, image.mmap_mode = file, mode, mmap_mode
+        if file.session is not None:
+            close_at_exit(image)
         return image
-
-    def _start_session(self, base: MappedFile) -> None:
-        """Make this handle the edit of ``base`` (see :class:`~mlarray._edit.EditSession`)."""
-        assert isinstance(self._file_path, Path)  # remote files are never written
-        self._session = EditSession.of(self._file_path, base, self.meta)
-        close_at_exit(self)
 
     @property
     def _store(self) -> Any:
-        """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use."""
-        if self._pending is not None:
-            self._attach_pending()
-        return self._store_value
-
-    @_store.setter
-    def _store(self, value: Any) -> None:
-        self._pending = None
-        self._store_value = value
-
-    def _attach_pending(self) -> None:
-        """Check the frame and give blosc2 the file that :meth:`open` read the header of.
+        """The Blosc2 or NumPy array; a file from :meth:`open` is attached on first use.
 
         Deferred to the first access of the data, so that opening only reads the
         header: a dataloader touching metadata (or many files) pays nothing more.
         """
-        pending, self._pending = self._pending, None
-        assert pending is not None
-        assert self._file_path is not None
-        store = pending.array(self._dparams)
-        self._attach_file(self._file_path, store)
-        self._frame_borrowed = isinstance(pending, MappedFile)
-        if self._verify_reads and self._store_value is not None:
-            self._verifier = ChunkVerifier.for_file(self._file_path, store, pending.header.mapping)
+        file = self._file
+        if file is not None and file.pending:
+            self._store_value = None
+            self._attach_file(file.path, file.attach(self._spec.dparams))
+            self._frame_borrowed = file.mapped
+            if self._store_value is not None:
+                file.start_checks(self._store_value)
+        return self._store_value
+
+    @_store.setter
+    def _store(self, value: Any) -> None:
+        if self._file is not None:
+            self._file.pending = False
+        self._store_value = value
 
     @classmethod
     def create(
@@ -447,26 +367,27 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         path = check_mla_path(filepath, must_exist=False)
         check_mode(mode, CREATE_MODES, "mode", "creating")
         check_mode(mmap_mode, CREATE_MMAP_MODES, "mmap_mode", "creating")
-        image = cls(meta=meta, cparams=cparams, dparams=dparams)
-        shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
-
-        def produce(layout: ArrayLayout | None) -> Any:
-            assert layout is not None  # compressed=True always passes the layout
-            image._session, store = EditSession.create(
-                path, shape_tuple, np_dtype, layout.storage_kwargs()
-            )
-            return store
-
-        image._attach_new(
-            shape_tuple,
-            np_dtype,
-            produce,
+        image = cls(
+            meta=meta,
             patch_size=patch_size,
             chunk_size=chunk_size,
             block_size=block_size,
-            compressed=True,
+            cparams=cparams,
+            dparams=dparams,
         )
-        image._file_path, image.mode, image.mmap_mode = path, mode, mmap_mode
+        shape_tuple, np_dtype = as_shape(shape), np.dtype(dtype)
+
+        file = FileBacking(path, read_only=False)
+
+        def produce(plan: StoragePlan | None) -> Any:
+            assert plan is not None  # compressed=True always passes the plan
+            file.session, store = EditSession.create(
+                path, shape_tuple, np_dtype, plan.storage_kwargs()
+            )
+            return store
+
+        image._attach_new(shape_tuple, np_dtype, produce)
+        image._file, image.mode, image.mmap_mode = file, mode, mmap_mode
         close_at_exit(image)
         return image
 
@@ -501,25 +422,23 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 (ChecksumError, naming the chunk and region).
         """
         path = check_mla_path(filepath, must_exist=True)
-        dparams = decompression_params(dparams)
-        header, store = load_checked(path, dparams=dparams)
-        image = cls._from_file(header.meta, dparams)
+        spec = StorageSpec.of(dparams=dparams)
+        header, store = load_checked(path, dparams=spec.dparams)
+        image = cls._from_file(header.meta, spec)
         image._attach_file(path, store)
-        image._file_path = None
         image._frame_borrowed = True
         if verify and image._store is not None:
             verifier = ChunkVerifier.for_file(path, store, header.mapping)
             if verifier is not None:
                 verifier.check_all()
         if compressed is False and image._store is not None:
-            image._storage_layout()  # how to compress it again on save
+            image._storage_plan()  # how to compress it again on save
             image._store = image._decompressed()
         return image
 
     def _attach_file(self, path: Path | Url, store: Any) -> None:
         """Attach a store read from ``path``, whose header gave ``self.meta``."""
         meta = self.meta
-        self._file_path = path
         if not meta._has_array.value:
             self._store = None
             return
@@ -535,16 +454,18 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
                 meta.spatial.shape = shape
         blosc2_meta = meta.blosc2
         recorded = (blosc2_meta.chunk_size, blosc2_meta.block_size, blosc2_meta.dparams)
-        actual = (list(store.chunks), list(store.blocks), self._dparams)
+        actual = (list(store.chunks), list(store.blocks), self._spec.dparams)
         if recorded != actual:
             # Other dparams, or a file written by another tool: record what is in use.
-            record_layout(meta, self._storage_layout(), store)
+            record_storage(meta, self._storage_plan(), store)
 
-    def _storage_layout(self) -> ArrayLayout:
+    def _storage_plan(self) -> StoragePlan:
         """How the array is (or will be) compressed; read from the store when unknown."""
-        if self._layout is None:
-            self._layout = ArrayLayout.from_store(self._store, self.meta, self._dparams)
-        return self._layout
+        if self._plan is None:
+            self._plan = StoragePlan.from_store(
+                self._store, self.meta.blosc2.patch_size, self._spec.dparams
+            )
+        return self._plan
 
     def save(self, filepath: PathLike) -> None:
         """Save the array to a MLArray file, atomically.
@@ -571,7 +492,7 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         if self.meta.is_seg.value is True and self._store is not None:
             check_label_store(self._store, str(path))
         atomic_write(path, self._write_file)
-        if self._file_path is not None and _same_file(self._file_path, path):
+        if self._file is not None and _same_file(self._file.path, path):
             self._reopen(path)
 
     def _write_file(self, path: Path) -> None:
@@ -579,31 +500,27 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
         if self._store is None:
             blosc2.empty((0,), dtype=np.float64, urlpath=str(path), mode="w")
         elif isinstance(self._store, np.ndarray):
-            self._storage_layout().compress(self._store, urlpath=path)
+            self._storage_plan().compress(self._store, urlpath=path)
         else:
             self._store.save(str(path), mode="w")
-        written = blosc2.open(str(path), mode="a", dparams=self._dparams)
+        written = blosc2.open(str(path), mode="a", dparams=self._spec.dparams)
         if self._store is not None:
             # meta.blosc2 describes the bytes written, also for NumPy-backed data
             # (whose record so far held only the requested parameters).
-            record_layout(self.meta, self._storage_layout(), written)
+            record_storage(self.meta, self._storage_plan(), written)
         write_file_metadata(written, self.meta, integrity=chunk_checksums(written))
 
     def _reopen(self, path: Path) -> None:
         """Read the file just written over this handle's own file from now on."""
-        writable = self._session is not None
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
-        opened = open_file(path, mapped=writable or self.mmap_mode is not None)
-        self._pending = self._opened = opened
-        self._store_value = self._verifier = None
+        assert self._file is not None
+        mapped = self.mmap_mode is not None
+        self._file = file = self._file.reopened(path, mapped=mapped, meta=self.meta)
+        self._store_value = None
         self._frame_borrowed = False
-        if writable:
-            assert isinstance(opened, MappedFile)
+        if file.session is not None:
             self.mode = "a" if self.mode == "w" else self.mode
             self.mmap_mode = "r+" if self.mmap_mode == "w+" else self.mmap_mode
-            self._start_session(opened)
+            close_at_exit(self)
 
     def close(self) -> None:
         """Flush metadata and close the underlying store.
@@ -624,35 +541,17 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             MetaValidationError: The metadata cannot be stored; the handle stays
                 open, so that it can be fixed and closed again.
         """
-        session = self._session
-        if session is not None and session.owned and session.changes(self.meta):
-            fit_patch_to_labels(self.meta)
-            if session.started or session.metadata_changed(self.meta):
-                self.meta.validate()  # raises: fix the metadata and close again
-                self._commit(session)
-            elif _storable(self.meta):
-                # Only the checksums an older file lacks are new. A file whose own
-                # entry holds values read leniently keeps that entry as it is.
-                self._commit(session)
-        opened = self._opened if self._read_only else None
-        edited = opened is not None and metadata_edited(opened.header, self.meta)
-        path = self._file_path
-        self._release()
-        if edited:
-            raise ReadOnlyError(
-                f"{path}: the metadata was edited, but the file was opened "
-                "read-only, so the edits are lost; open it with mmap_mode='r+' to edit "
-                "it in place, or save() it"
-            )
-
-    def _commit(self, session: EditSession) -> None:
-        """Store the edit of ``session``; a failed write ends the handle's use of the file."""
-        self._verifier = None
-        try:
-            session.commit(self.meta, self._dparams)
-        except MLArrayFileError:
+        file = self._file
+        if file is None:
             self._release()
+            return
+        try:
+            file.store_edit(self.meta, self._spec.dparams)
+        except MLArrayFileError:
+            self._release()  # the file is unchanged; this handle cannot go on
             raise
+        self._release()
+        file.check_unedited(self.meta)
 
     def __enter__(self) -> MLArray:
         return self
@@ -666,18 +565,16 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     def __del__(self) -> None:
         """An open edit is stored when the handle goes away, as files are flushed."""
-        if getattr(self, "_session", None) is not None:
+        file = getattr(self, "_file", None)
+        if file is not None and file.session is not None:
             close_quietly(self)
 
     def _release(self) -> None:
         """Let go of the file: drop the array, discard any edit not stored."""
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
-        self._store = None
-        self._verifier = None
-        self._opened = None
-        self._file_path = None
+        if self._file is not None:
+            self._file.end_edit()
+        self._file = None
+        self._store_value = None
 
     # ----------------------------------------------------------- representations
     def to_numpy(self) -> np.ndarray[Any, Any]:
@@ -715,16 +612,9 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             TypeError: If no array data is loaded.
         """
         array = self._decompressed()
-        self._cparams_arg = cparams
-        self._dparams = decompression_params(dparams)
+        self._spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams)
         self._detach()
-        self._set_array(
-            array,
-            patch_size=patch_size,
-            chunk_size=chunk_size,
-            block_size=block_size,
-            compressed=True,
-        )
+        self._set_array(array)
 
     def decompress(self) -> None:
         """Decompress this MLArray in-place to a NumPy-backed array.
@@ -737,20 +627,16 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
             TypeError: If no array data is loaded.
         """
         array = self._decompressed()
-        self._storage_layout()  # how to compress it again on save
+        self._storage_plan()  # how to compress it again on save
         self._detach()
         self._store = array
         with managed_writes():
             self.meta.blosc2.reset()
 
     def _detach(self) -> None:
-        if self._session is not None:
-            self._session.discard()
-            self._session = None
-        self._file_path, self.mode, self.mmap_mode = None, None, None
-        self._opened = None
-        self._read_only = False
-        self._verifier = None
+        if self._file is not None:
+            self._file.end_edit()
+        self._file, self.mode, self.mmap_mode = None, None, None
 
     @classmethod
     def comp_blosc2_params(
@@ -798,13 +684,15 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     @property
     def filepath(self) -> str | None:
         """Path of the file this array is attached to, as a string; None when in memory."""
-        return None if self._file_path is None else str(self._file_path)
+        return None if self._file is None else str(self._file.path)
 
     @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the underlying array, or None if no array is loaded."""
-        if self._pending is not None:
-            header = self._pending.header
+        file = self._file
+        if file is not None and file.pending:
+            assert file.opened is not None
+            header = file.opened.header
             return tuple(header.shape) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else tuple(store.shape)
@@ -812,8 +700,10 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
     @property
     def dtype(self) -> np.dtype[Any] | None:
         """Dtype of the underlying array, or None if no array is loaded."""
-        if self._pending is not None:
-            header = self._pending.header
+        file = self._file
+        if file is not None and file.pending:
+            assert file.opened is not None
+            header = file.opened.header
             return parse_dtype(header.dtype) if header.meta._has_array.value else None
         store = self._store_value
         return None if store is None else np.dtype(store.dtype)
@@ -840,47 +730,36 @@ class MLArray(Constructors, GeometryProperties, ArrayAccess, Picklable):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         store = self._require_array("write")
-        if self._read_only:
+        file = self._file
+        if file is not None and file.read_only:
             raise ReadOnlyError(
-                f"{self._file_path}: opened read-only (mode={self.mode!r}, "
+                f"{file.path}: opened read-only (mode={self.mode!r}, "
                 f"mmap_mode={self.mmap_mode!r}); open with mmap_mode='r+' to write"
             )
         value = broadcast_to_selection(store, key, value)
-        self._verifier = None  # the chunks written no longer match the record
-        session = self._session
-        if session is None:
-            if self._frame_borrowed:
-                # The array reads bytes it does not own (a mapped file, a loaded file):
-                # writes need a frame of its own (copy-on-write for mmap_mode='c').
-                self._store = store = store.copy()
-                self._frame_borrowed = False
-            store[key] = value
+        if file is not None and file.session is not None:
+            try:
+                written = file.write(key, value, self._spec.dparams)
+            except MLArrayFileError:
+                self._release()  # the file is unchanged; this handle cannot go on
+                raise
+            if written is not self._store_value:
+                self._store, self._frame_borrowed = written, False
             return
-        try:
-            store = session.working_copy(self._dparams)
-            if store is not self._store_value:
-                self._store, self._frame_borrowed = store, False
-            with session.writing("writing to the array"):
-                store[key] = value
-        except MLArrayFileError:
-            self._release()  # the file is unchanged; this handle cannot go on
-            raise
-        session.mark_written(touched_chunks(store.shape, store.chunks, key))
+        if file is not None:
+            file.verifier = None  # the chunks written no longer match the record
+        if self._frame_borrowed:
+            # The array reads bytes it does not own (a mapped file, a loaded file):
+            # writes need a frame of its own (copy-on-write for mmap_mode='c').
+            self._store = store = store.copy()
+            self._frame_borrowed = False
+        store[key] = value
 
     def __repr__(self) -> str:
         if self.shape is None:
             return "MLArray(no array)"
-        where = f", file={str(self._file_path)!r}" if self._file_path is not None else ""
+        where = f", file={self.filepath!r}" if self._file is not None else ""
         return f"MLArray(shape={self.shape}, dtype={self.dtype}{where})"
-
-
-def _storable(meta: Meta) -> bool:
-    """Whether ``meta`` passes the checks of a write."""
-    try:
-        meta.validate()
-    except MLArrayError:
-        return False
-    return True
 
 
 def _same_file(a: Path | Url, b: Path) -> bool:

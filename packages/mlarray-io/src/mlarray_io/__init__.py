@@ -13,7 +13,11 @@ from pathlib import Path
 
 import mlarray._clash  # noqa: F401  # also when the old package replaced mlarray/__init__.py
 from mlarray import MLArray
-from mlarray.errors import MetaTypeError, MetaValidationError, MLArrayFileError
+from mlarray.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    MLArrayFileError,
+)
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
 from mlarray_io._values import as_label_map
 from mlarray_io._version import __version__
@@ -83,20 +87,21 @@ def _format_of(path: Path, *, reading: bool) -> str:
 def _backend(image_format: str, backend: str | None, path: Path) -> str:
     """The library that handles ``image_format``: nibabel for NIfTI by default, else SimpleITK."""
     if backend not in (None, *BACKENDS):
-        raise MetaValidationError(
-            f"backend: expected one of {list(BACKENDS)} or None, got {backend!r}"
+        raise ArgumentValueError(
+            f"backend: expected one of {list(BACKENDS)} or None, got {backend!r}", path="backend"
         )
     if image_format == "mla":
         if backend is not None:
-            raise MetaValidationError(
-                f"{path}: .mla files are read by mlarray itself; drop backend="
+            raise ArgumentValueError(
+                f"{path}: .mla files are read by mlarray itself; drop backend=", path="backend"
             )
         return "mla"
     if image_format == "nifti":
         return backend or "nibabel"
     if backend == "nibabel":
-        raise MetaValidationError(
-            f"{path}: nibabel reads only NIfTI; {image_format} needs backend='sitk' (the default)"
+        raise ArgumentValueError(
+            f"{path}: nibabel reads only NIfTI; {image_format} needs backend='sitk' (the default)",
+            path="backend",
         )
     return "sitk"
 
@@ -140,19 +145,23 @@ def load(
         UnsupportedFormatError: If the extension is unknown (RuntimeError).
         ImageFormatError: If the file is corrupt or truncated, or the folder holds
             no (or several) DICOM series (ValueError).
-        MetaValidationError: If an argument is invalid (ValueError).
+        ArgumentValueError: If an argument is invalid (ValueError).
         MissingDependencyError: If nibabel or SimpleITK is not installed (ImportError).
     """
     source = Path(path)
     if is_ome_zarr(source):
         if (backend, reorient, series_id) != (None, False, None):
-            raise MetaValidationError(f"{source}: OME-Zarr images take is_seg= alone")
+            raise ArgumentValueError(f"{source}: OME-Zarr images take is_seg= alone", path="is_seg")
         return from_ome_zarr(source, is_seg=is_seg)
     if series_id is not None and not source.is_dir():
-        raise MetaValidationError(f"{source}: series_id is for DICOM series folders only")
+        raise ArgumentValueError(
+            f"{source}: series_id is for DICOM series folders only", path="series_id"
+        )
     if source.is_dir():
         if backend not in (None, "sitk"):
-            raise MetaValidationError(f"{source}: DICOM series are read with backend='sitk'")
+            raise ArgumentValueError(
+                f"{source}: DICOM series are read with backend='sitk'", path="backend"
+            )
         return load_dicom(source, series_id=series_id, reorient=reorient, is_seg=is_seg)
     image_format = _format_of(source, reading=True)
     chosen = _backend(image_format, backend, source)
@@ -167,8 +176,9 @@ def load(
 
 def _load_mla(path: Path, *, reorient: bool, is_seg: bool | None) -> MLArray:
     if reorient:
-        raise MetaValidationError(
-            f"{path}: reorient=True is for NIfTI, ITK and DICOM sources, not .mla files"
+        raise ArgumentValueError(
+            f"{path}: reorient=True is for NIfTI, ITK and DICOM sources, not .mla files",
+            path="reorient",
         )
     image = MLArray.load(path)
     if is_seg:
@@ -199,14 +209,18 @@ def save(image: MLArray, path: str | os.PathLike[str], *, backend: str | None = 
         MLArrayFileError: If the folder does not exist or writing fails (RuntimeError).
         ImageFormatError: If the image's axes, world frame or dtype cannot be
             written in that format (ValueError).
-        MetaTypeError: If ``image`` is not an MLArray (TypeError).
+        ArgumentTypeError: If ``image`` is not an MLArray (TypeError).
     """
     if not isinstance(image, MLArray):
-        raise MetaTypeError(f"image: expected an MLArray, got {type(image).__name__}")
+        raise ArgumentTypeError(
+            f"image: expected an MLArray, got {type(image).__name__}", path="image"
+        )
     target = Path(path)
     if is_ome_zarr(target):
         if backend is not None:
-            raise MetaValidationError(f"{target}: OME-Zarr images are written by ome-zarr")
+            raise ArgumentValueError(
+                f"{target}: OME-Zarr images are written by ome-zarr", path="path"
+            )
         to_ome_zarr(image, target, overwrite=True)
         return
     image_format = _format_of(target, reading=False)

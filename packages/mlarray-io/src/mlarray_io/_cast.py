@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlarray.errors import MetaValidationError
+from mlarray.errors import ArgumentValueError
 
 __all__ = ["cast_hint", "cast_values", "parse_dtype"]
 
@@ -26,15 +26,16 @@ def parse_dtype(name: str) -> np.dtype[Any]:
     """The dtype named ``name`` (``"float32"``, ``"uint8"``, ...).
 
     Raises:
-        MetaValidationError: If NumPy knows no such dtype, or it is not numeric.
+        ArgumentValueError: If NumPy knows no such dtype, or it is not numeric.
     """
     try:
         dtype = np.dtype(name)
     except TypeError:
         dtype = None
     if dtype is None or dtype.kind not in "biufc":
-        raise MetaValidationError(
-            f"cast: expected a numeric NumPy dtype such as 'float32' or 'int16', got {name!r}"
+        raise ArgumentValueError(
+            f"cast: expected a numeric NumPy dtype such as 'float32' or 'int16', got {name!r}",
+            path="cast",
         )
     return dtype
 
@@ -88,14 +89,14 @@ def cast_values(values: Array, dtype: np.dtype[Any], where: str) -> Array:
         where: The file, for the message.
 
     Raises:
-        MetaValidationError: If a value cannot be held by ``dtype``.
+        ArgumentValueError: If a value cannot be held by ``dtype``.
     """
     if values.dtype == dtype:
         return values
     problem = _problem(values, dtype)
     if problem is not None:
-        raise MetaValidationError(
-            f"{where}: cannot cast {values.dtype} to {dtype}: found {problem}"
+        raise ArgumentValueError(
+            f"{where}: cannot cast {values.dtype} to {dtype}: found {problem}", path="cast"
         )
     with np.errstate(over="ignore", invalid="ignore"):
         return (values.real if dtype.kind != "c" else values).astype(dtype)

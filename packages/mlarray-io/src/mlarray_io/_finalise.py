@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mlarray import MLArray
+from mlarray.training import build_index
 from mlarray_io._cast import cast_values
 from mlarray_io._label_stats import label_statistics
 from mlarray_io._options import RECORD_KEY, ConversionOptions
 from mlarray_io._stats import image_statistics
 from mlarray_io._volume import with_values
 
-__all__ = ["LABEL_VOXELS_KEY", "finalise", "finalise_image", "finalise_mask"]
+__all__ = ["LABEL_VOXELS_KEY", "finalise", "finalise_image", "finalise_mask", "index_saved_mask"]
 
 LABEL_VOXELS_KEY = "label_voxels"
 """The ``meta.extra`` key of a converted label map's voxel count per label."""
@@ -36,9 +39,9 @@ def finalise_mask(mask: MLArray, options: ConversionOptions) -> None:
     labels in ``meta.bbox.labels``) and the voxel count of every label in
     ``meta.extra["label_voxels"]`` (label as text, background included).
 
-    Every addition to converted label maps belongs here (an index of foreground
-    voxels for training samplers, say): single-file, dataset and nnU-Net
-    conversions all pass through this function.
+    Every addition to converted label maps belongs here, or in
+    :func:`index_saved_mask` when it needs the saved file: single-file, dataset and
+    nnU-Net conversions all pass through both.
     """
     if options.stats:
         found = label_statistics(mask.to_numpy())
@@ -73,3 +76,15 @@ def finalise(image: MLArray, target: Path, options: ConversionOptions, *, where:
             finalise_image(image, options)
         image.meta.extra.update({**(options.extra or {}), RECORD_KEY: options.record()})
     return image
+
+
+def index_saved_mask(image: MLArray, target: Path) -> None:
+    """Store the foreground index of a converted label map in its saved ``.mla`` file.
+
+    Training samplers (:mod:`mlarray.training`) read it with the header instead of
+    decompressing the mask. Images, other formats and label maps of a non-integer
+    dtype are left alone.
+    """
+    labels = image.meta.is_seg.value and np.dtype(image.dtype).kind in "biu"
+    if labels and target.name.lower().endswith(".mla"):
+        build_index(target)

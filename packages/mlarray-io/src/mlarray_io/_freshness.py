@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header
 from mlarray.errors import MLArrayError
 from mlarray_io._options import RECORD_KEY
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlarray_io._geometry import CHANNEL, SPATIAL_LABELS, TEMPORAL, UNKNOWN_UNIT
+from mlarray_io._orientation import CHANNEL, SPATIAL_LABELS, TEMPORAL, UNKNOWN_UNIT
 from mlarray_io.errors import ImageFormatError
 
 __all__ = [

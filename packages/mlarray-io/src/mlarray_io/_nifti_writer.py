@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from mlarray_io._cast import cast_hint
-from mlarray_io._geometry import TEMPORAL, geometry_fields, restrict
 from mlarray_io._nifti_header import (
     NIFTI_INTENT_LABEL,
     SPACE_UNITS,
@@ -21,6 +20,7 @@ from mlarray_io._nifti_header import (
     header_from_source,
 )
 from mlarray_io._optional import require
+from mlarray_io._orientation import TEMPORAL, geometry_fields, restrict
 from mlarray_io._values import unscaled
 from mlarray_io._volume import Volume, to_volume
 from mlarray_io.errors import ImageFormatError

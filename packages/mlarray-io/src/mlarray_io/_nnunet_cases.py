@@ -18,11 +18,11 @@ import numpy as np
 
 import mlarray_io
 from mlarray import MLArray
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header
 from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
 from mlarray_io._cast import cast_values, parse_dtype
-from mlarray_io._geometry import CHANNEL, UNKNOWN_UNIT
 from mlarray_io._options import ConversionOptions
+from mlarray_io._orientation import CHANNEL, UNKNOWN_UNIT
 from mlarray_io.convert import conversion_errors, save_atomically, save_converted
 from mlarray_io.errors import ImageFormatError, SourceNotFoundError
 from mlarray_meta._base import managed_writes

@@ -148,12 +148,16 @@ def _run_locally(runs: Sequence[_Run], workers: int) -> Generator[ConversionReco
 
 
 def _connect(scheduler: str) -> Any:
-    """A Dask client of the scheduler at ``scheduler``, or an error within seconds."""
+    """A Dask client of the scheduler at ``scheduler``, or an error within seconds.
+
+    The client is not made the process's default, so dask's global configuration
+    stays as the caller had it, also when the connection fails.
+    """
     from mlarray_io.dask import import_distributed
 
     distributed = import_distributed()
     try:
-        return distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        return distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
     except Exception as exc:
         raise SchedulerError(f"scheduler {scheduler!r} cannot be reached: {exc}") from exc
 
@@ -164,10 +168,11 @@ def _run_on_dask(runs: Sequence[_Run], scheduler: Client | str) -> Generator[Con
     distributed = import_distributed()
     client: Any = _connect(scheduler) if isinstance(scheduler, str) else scheduler
     try:
-        futures = client.map(_convert, runs, pure=False)
-        by_future = dict(zip(futures, runs, strict=True))
-        for future in distributed.as_completed(futures):
-            yield _outcome(future, by_future[future])
+        with client.as_current():
+            futures = client.map(_convert, runs, pure=False)
+            by_future = dict(zip(futures, runs, strict=True))
+            for future in distributed.as_completed(futures):
+                yield _outcome(future, by_future[future])
     finally:
         if client is not scheduler:
             client.close()

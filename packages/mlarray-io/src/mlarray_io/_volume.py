@@ -17,7 +17,8 @@ import numpy.typing as npt
 from mlarray import MLArray
 from mlarray._labels import label_problem
 from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
-from mlarray_io._geometry import (
+from mlarray_io._optional import require
+from mlarray_io._orientation import (
     COORD_SYSTEM,
     SPATIAL_LABELS,
     TEMPORAL,
@@ -25,7 +26,6 @@ from mlarray_io._geometry import (
     geometry_fields,
     lps_flip,
 )
-from mlarray_io._optional import require
 from mlarray_io._values import as_label_map
 from mlarray_io.errors import ImageFormatError
 from mlarray_meta._base import managed_writes

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlarray_io
-from mlarray.errors import MetaValidationError, MLArrayError, MLArrayFileError
-from mlarray_io._finalise import finalise
+from mlarray.errors import ArgumentValueError, MLArrayError, MLArrayFileError
+from mlarray_io._finalise import finalise, index_saved_mask
 from mlarray_io._options import ConversionOptions
 from mlarray_io._sources import IMAGE_SUFFIXES, image_suffix
 from mlarray_io._staging import output_failure, removed_if_interrupted, staging_folder
@@ -141,7 +141,7 @@ def convert_file(
         MLArrayFileError: If the output folder does not exist.
         ImageFormatError: If ``src`` is corrupt or cannot be written as ``dst``
             (a dtype the format cannot store: the message names the cast to ask for).
-        MetaValidationError: If ``cast`` names no numeric dtype, or the values
+        ArgumentValueError: If ``cast`` names no numeric dtype, or the values
             cannot be cast to it.
         ConversionError: If reading or writing failed (a corrupt file, say) with an
             error from outside mlarray; the original is chained.
@@ -165,7 +165,9 @@ def convert_with(
         raise SourceNotFoundError(f"{source}: no such file or folder")
     check_output(target, overwrite=overwrite)
     if options.levels != 1 and not is_ome_zarr(target):
-        raise MetaValidationError(f"levels: pyramids are for .ome.zarr outputs, not {target}")
+        raise ArgumentValueError(
+            f"levels: pyramids are for .ome.zarr outputs, not {target}", path="levels"
+        )
     with conversion_errors(source, target):
         image = mlarray_io.load(source, **options.load_options())
         save_converted(image, target, options, where=str(source))
@@ -199,3 +201,4 @@ def save_converted(image: MLArray, target: Path, options: ConversionOptions, *, 
         to_ome_zarr(finalised, target, levels=options.levels, overwrite=True)
     else:
         save_atomically(finalised, target, options.layout())
+        index_saved_mask(finalised, target)

@@ -51,7 +51,7 @@ import numpy as np
 from mlarray import MLArray
 from mlarray.errors import NoArrayError
 from mlarray_io._optional import require
-from mlarray_meta.frame import read_frame
+from mlarray_meta.format import read_frame
 
 if TYPE_CHECKING:
     import dask.array

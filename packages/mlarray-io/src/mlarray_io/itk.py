@@ -18,7 +18,8 @@ import numpy as np
 
 from mlarray.errors import MLArrayFileError
 from mlarray_io._cast import cast_hint
-from mlarray_io._geometry import (
+from mlarray_io._optional import require
+from mlarray_io._orientation import (
     CHANNEL,
     SPATIAL_LABELS,
     TEMPORAL,
@@ -26,7 +27,6 @@ from mlarray_io._geometry import (
     affine_from_lps,
     lps_from_affine,
 )
-from mlarray_io._optional import require
 from mlarray_io._volume import Volume, from_volume, to_volume
 from mlarray_io.errors import ImageFormatError
 from mlarray_io.nifti import check_complete

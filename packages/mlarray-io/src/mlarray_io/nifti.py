@@ -19,13 +19,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlarray.errors import MLArrayError, MLArrayFileError
-from mlarray_io._geometry import (
-    CHANNEL,
-    SPATIAL_LABELS,
-    TEMPORAL,
-    UNKNOWN_UNIT,
-    restrict,
-)
 from mlarray_io._nifti_header import (
     NIFTI_INTENT_LABEL,
     SPACE_UNITS,
@@ -37,6 +30,13 @@ from mlarray_io._nifti_header import (
 )
 from mlarray_io._nifti_writer import header_and_data, write
 from mlarray_io._optional import require
+from mlarray_io._orientation import (
+    CHANNEL,
+    SPATIAL_LABELS,
+    TEMPORAL,
+    UNKNOWN_UNIT,
+    restrict,
+)
 from mlarray_io._values import scaled
 from mlarray_io._volume import Volume, from_volume, reoriented
 from mlarray_io.errors import ImageFormatError

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header
 from mlarray.errors import MLArrayError, MLArrayFileError
 from mlarray_io._nnunet_cases import NNUNET_KEY, CaseExportJob, CaseImportJob, channel_files
 from mlarray_io._options import ConversionOptions

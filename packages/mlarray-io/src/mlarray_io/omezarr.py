@@ -28,8 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mlarray import MLArray
-from mlarray.errors import MetaTypeError, MetaValidationError, MLArrayFileError
-from mlarray_io._geometry import TEMPORAL
+from mlarray.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    MLArrayFileError,
+)
 from mlarray_io._ngff import AxisPlan, level_transforms, plan_axes, read_axes
 from mlarray_io._ngff_read import (
     EXTRA,
@@ -41,6 +44,7 @@ from mlarray_io._ngff_read import (
     read_level,
 )
 from mlarray_io._optional import require
+from mlarray_io._orientation import TEMPORAL
 from mlarray_io._pyramid import pyramid
 from mlarray_io._staging import output_failure, staging_folder
 from mlarray_io._volume import Volume, from_volume, to_volume
@@ -186,8 +190,8 @@ def to_ome_zarr(
         ``path`` as a Path.
 
     Raises:
-        MetaTypeError: If ``image`` is not an MLArray (TypeError).
-        MetaValidationError: If ``levels`` is not a positive integer (ValueError).
+        ArgumentTypeError: If ``image`` is not an MLArray (TypeError).
+        ArgumentValueError: If ``levels`` is not a positive integer (ValueError).
         OutputExistsError: If ``path`` exists and ``overwrite`` is False.
         MLArrayFileError: If ``path`` does not end with ``.ome.zarr``, its folder
             does not exist or writing fails, a full disk say (RuntimeError).
@@ -198,9 +202,13 @@ def to_ome_zarr(
         ObliqueGeometryWarning: If the scan's direction is not axis-aligned.
     """
     if not isinstance(image, MLArray):
-        raise MetaTypeError(f"image: expected an MLArray, got {type(image).__name__}")
+        raise ArgumentTypeError(
+            f"image: expected an MLArray, got {type(image).__name__}", path="image"
+        )
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-        raise MetaValidationError(f"levels: expected a positive integer, got {levels!r}")
+        raise ArgumentValueError(
+            f"levels: expected a positive integer, got {levels!r}", path="levels"
+        )
     target = Path(path)
     if not is_ome_zarr(target):
         raise MLArrayFileError(f"{target}: an OME-Zarr image's name must end with .ome.zarr")
@@ -252,7 +260,7 @@ def from_ome_zarr(
         SourceNotFoundError: If ``path`` does not exist (RuntimeError).
         ImageFormatError: If ``path`` is not an OME-Zarr image or its axes or
             transformations are not supported (ValueError).
-        MetaValidationError: If ``level`` is not one of the group's levels (ValueError).
+        ArgumentValueError: If ``level`` is not one of the group's levels (ValueError).
         MissingDependencyError: If zarr is not installed (ImportError).
     """
     source = Path(path)
@@ -263,8 +271,8 @@ def from_ome_zarr(
     ome, multiscale = multiscale_of(attributes, str(source))
     datasets = multiscale.get("datasets") or []
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < len(datasets):
-        raise MetaValidationError(
-            f"level: {source} has levels 0 to {len(datasets) - 1}, got {level!r}"
+        raise ArgumentValueError(
+            f"level: {source} has levels 0 to {len(datasets) - 1}, got {level!r}", path="level"
         )
     order, labels, units = read_axes(multiscale.get("axes"), str(source))
     space = order[: sum(label.startswith("spatial") for label in labels)]

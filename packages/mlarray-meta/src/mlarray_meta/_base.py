@@ -60,7 +60,7 @@ def managed_writes_allowed() -> bool:
 
 
 def _refuse_write(field: str) -> NoReturn:
-    raise ReadOnlyFieldError(f"{field} is managed by MLArray and is read-only")
+    raise ReadOnlyFieldError(f"{field} is managed by MLArray and is read-only", path=field)
 
 
 class FrozenList(list[Any]):
@@ -180,7 +180,8 @@ class BaseMeta:
         else:  # a typo such as meta.spatial.spacng would otherwise be lost silently
             raise UnknownAttributeError(
                 f"{self._section}.{name}: no such field; expected one of "
-                f"{[field for field in self._field_names() if not field.startswith('_')]}"
+                f"{[field for field in self._field_names() if not field.startswith('_')]}",
+                path=f"{self._section}.{name}",
             )
 
     def assign(self, **values: Any) -> None:
@@ -200,7 +201,8 @@ class BaseMeta:
         if unknown:
             raise UnknownFieldError(
                 f"{self._section}: unknown fields {unknown}; expected some of "
-                f"{list(self._field_names())}"
+                f"{list(self._field_names())}",
+                path=self._section,
             )
         self._assign(values)
 
@@ -274,7 +276,8 @@ class BaseMeta:
         if isinstance(x, Mapping):
             return cls.from_mapping(x)
         raise MetaTypeError(
-            f"{cls._section}: expected {cls.__name__}, a mapping or None, got {type(x).__name__}"
+            f"{cls._section}: expected {cls.__name__}, a mapping or None, got {type(x).__name__}",
+            path=cls._section,
         )
 
     @classmethod
@@ -294,13 +297,15 @@ class BaseMeta:
         if not isinstance(d, Mapping):
             raise MetaTypeError(
                 f"{cls._section}: {cls.__name__}.from_mapping expects a mapping, "
-                f"got {type(d).__name__}"
+                f"got {type(d).__name__}",
+                path=cls._section,
             )
         unknown = sorted(str(key) for key in d if key not in cls._field_names())
         if unknown:
             raise UnknownFieldError(
                 f"{cls._section}: unknown {cls.__name__} keys {unknown}; "
-                f"expected some of {list(cls._field_names())}"
+                f"expected some of {list(cls._field_names())}",
+                path=cls._section,
             )
         return cls(**dict(d))
 
@@ -412,7 +417,8 @@ class SingleKeyBaseMeta(BaseMeta):
             return x
         if isinstance(x, BaseMeta):
             raise MetaTypeError(
-                f"{cls._section}: expected {cls.__name__} or a raw value, got {type(x).__name__}"
+                f"{cls._section}: expected {cls.__name__} or a raw value, got {type(x).__name__}",
+                path=cls._section,
             )
         return cls.from_mapping(x)
 

@@ -32,7 +32,9 @@ __all__ = [
 def _as_sequence(value: Any, field: str) -> list[Any]:
     value = unwrap(value)
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise MetaTypeError(f"{field}: expected a list, got {type(value).__name__} {value!r}")
+        raise MetaTypeError(
+            f"{field}: expected a list, got {type(value).__name__} {value!r}", path=field
+        )
     return list(value)
 
 
@@ -80,10 +82,12 @@ def as_number_list(
             if not item > 0 and not (tolerant and math.isnan(item)):
                 message = f"{field}[{index}]: expected a value > 0, got {item!r}"
                 if not tolerant:
-                    raise MetaValidationError(message)
+                    raise MetaValidationError(message, path=f"{field}[{index}]")
                 tolerated(root, message)
     if length is not None and len(items) != length:
-        raise MetaValidationError(f"{field}: expected {length} values, got {len(items)}")
+        raise MetaValidationError(
+            f"{field}: expected {length} values, got {len(items)}", path=field
+        )
     return items
 
 
@@ -101,11 +105,15 @@ def as_int_list(
         number = plain_number(item, f"{field}[{index}]")
         if isinstance(number, float):
             if not number.is_integer():
-                raise MetaTypeError(f"{field}[{index}]: expected an integer, got {number!r}")
+                raise MetaTypeError(
+                    f"{field}[{index}]: expected an integer, got {number!r}",
+                    path=f"{field}[{index}]",
+                )
             number = int(number)
         if number < minimum:
             raise MetaValidationError(
-                f"{field}[{index}]: expected an integer >= {minimum}, got {number}"
+                f"{field}[{index}]: expected an integer >= {minimum}, got {number}",
+                path=f"{field}[{index}]",
             )
         items.append(number)
     return FrozenList(items, field) if frozen else items
@@ -124,7 +132,8 @@ def as_matrix(value: Any, field: str, *, tolerant: bool = False) -> list[list[in
         if len(row) != len(matrix):
             raise MetaValidationError(
                 f"{field}: expected a square matrix, got {len(matrix)} rows but row {index} "
-                f"has {len(row)} values"
+                f"has {len(row)} values",
+                path=field,
             )
     return matrix
 
@@ -138,7 +147,8 @@ def as_str_list(value: Any, field: str) -> list[str] | None:
         item = unwrap(item)
         if not isinstance(item, str):
             raise MetaTypeError(
-                f"{field}[{index}]: expected a string, got {type(item).__name__} {item!r}"
+                f"{field}[{index}]: expected a string, got {type(item).__name__} {item!r}",
+                path=f"{field}[{index}]",
             )
         out.append(str.__str__(item))
     return out
@@ -166,7 +176,9 @@ def as_optional_str(value: Any, field: str) -> str | None:
     """Return a string or None; enum members become their values."""
     value = unwrap(value)
     if value is not None and not isinstance(value, str):
-        raise MetaTypeError(f"{field}: expected a string or None, got {type(value).__name__}")
+        raise MetaTypeError(
+            f"{field}: expected a string or None, got {type(value).__name__}", path=field
+        )
     return value
 
 
@@ -177,5 +189,7 @@ def as_bool(value: Any, field: str, *, optional: bool) -> bool | None:
         return None
     if not isinstance(value, bool):
         expected = "True, False or None" if optional else "True or False"
-        raise MetaTypeError(f"{field}: expected {expected}, got {type(value).__name__} {value!r}")
+        raise MetaTypeError(
+            f"{field}: expected {expected}, got {type(value).__name__} {value!r}", path=field
+        )
     return value

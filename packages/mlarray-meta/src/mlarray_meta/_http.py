@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from mlarray_meta._remote import VersionedRanges, judge_answer, read_remote_frame
 from mlarray_meta.errors import MLArrayError, MLArrayFileError, RemoteFileError
-from mlarray_meta.frame import FrameInfo
+from mlarray_meta.format import FrameInfo
 
 __all__ = ["HTTP_SCHEMES", "UrllibTransport", "read_url_frame"]
 

@@ -90,7 +90,9 @@ def _root(path: tuple[Any, Any]) -> str:
 def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
     # The path is built as nested pairs and only rendered when reporting an error.
     if depth > _MAX_DEPTH:
-        raise MetaValidationError(f"{_where(path)}: nested deeper than {_MAX_DEPTH} levels")
+        raise MetaValidationError(
+            f"{_where(path)}: nested deeper than {_MAX_DEPTH} levels", path=_where(path)
+        )
     value = unwrap(value)
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
@@ -113,7 +115,7 @@ def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
                     f"{type(key).__name__} key {key!r}"
                 )
                 if not isinstance(key, _JSON_KEY_TYPES):
-                    raise MetaTypeError(message)
+                    raise MetaTypeError(message, path=_where(path))
                 tolerated(_root(path), message, MetaTypeError)
             out[key] = _convert(item, (path, key), depth + 1)
         return out
@@ -123,7 +125,8 @@ def _convert(value: Any, path: tuple[Any, Any], depth: int) -> Any:
         return value
     raise MetaTypeError(
         f"{_where(path)}: value of type {type(value).__name__} is not JSON-serializable "
-        f"(expected dict, list, str, int, float, bool or None)"
+        f"(expected dict, list, str, int, float, bool or None)",
+        path=_where(path),
     )
 
 
@@ -149,7 +152,9 @@ def plain_number(value: Any, field: str) -> int | float:
     """
     value = unwrap(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MetaTypeError(f"{field}: expected a number, got {type(value).__name__} {value!r}")
+        raise MetaTypeError(
+            f"{field}: expected a number, got {type(value).__name__} {value!r}", path=field
+        )
     if isinstance(value, float) and not math.isfinite(value):
-        raise MetaValidationError(f"{field}: expected a finite number, got {value!r}")
+        raise MetaValidationError(f"{field}: expected a finite number, got {value!r}", path=field)
     return value

@@ -56,7 +56,7 @@ def tolerated(
     """
     notes = _NOTES.get()
     if notes is None:
-        raise error(message)
+        raise error(message, path=field)
     notes.append((field, message))
 
 

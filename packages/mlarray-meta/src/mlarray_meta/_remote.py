@@ -23,7 +23,8 @@ from mlarray_meta.errors import (
     RemoteFileError,
     RemoteFileWarning,
 )
-from mlarray_meta.frame import FrameInfo, _parse
+from mlarray_meta.format import FrameInfo
+from mlarray_meta.format._frame import _parse
 
 __all__ = [
     "FULL_DOWNLOAD_LIMIT",

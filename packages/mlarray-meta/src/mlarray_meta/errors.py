@@ -36,24 +36,54 @@ class MLArrayError(Exception):
     """Root of every error raised on purpose by the mlarray packages."""
 
 
-class MetaValidationError(MLArrayError, ValueError):
-    """A metadata value has the right type but an invalid value (length, shape, range)."""
+class _FieldError(MLArrayError):
+    """An error about one value: its ``path`` says which.
+
+    Args:
+        message: What is wrong, where, what was expected and what was found.
+        path: The value at fault, e.g. ``"meta.spatial.spacing[2]"`` or
+            ``"patch_size"``; None when the error concerns no single value.
+    """
+
+    def __init__(self, message: str = "", *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
-class MetaTypeError(MLArrayError, TypeError):
-    """A metadata value, or an argument, has the wrong type."""
+class MetaValidationError(_FieldError, ValueError):
+    """A metadata value has the right type but an invalid value (length, shape, range).
+
+    Attributes:
+        path: The field at fault (e.g. ``"meta.spatial.spacing[2]"``), or None.
+    """
 
 
-class UnknownFieldError(MLArrayError, KeyError):
-    """A mapping names a field that the metadata schema does not have."""
+class MetaTypeError(_FieldError, TypeError):
+    """A metadata value, or an argument, has the wrong type.
+
+    Attributes:
+        path: The field or argument at fault (e.g. ``"meta.source"``), or None.
+    """
+
+
+class UnknownFieldError(_FieldError, KeyError):
+    """A mapping names a field that the metadata schema does not have.
+
+    Attributes:
+        path: The section that has no such field (e.g. ``"meta.spatial"``), or None.
+    """
 
     def __str__(self) -> str:
         # KeyError quotes its argument; a sentence reads better unquoted.
         return str(self.args[0]) if self.args else ""
 
 
-class UnknownAttributeError(MLArrayError, AttributeError):
-    """An attribute that is not a field was assigned on a metadata section (a typo)."""
+class UnknownAttributeError(_FieldError, AttributeError):
+    """An attribute that is not a field was assigned on a metadata section (a typo).
+
+    Attributes:
+        path: The attribute assigned (e.g. ``"meta.spatial.spacng"``).
+    """
 
 
 class MLArrayFileError(MLArrayError, RuntimeError):
@@ -96,8 +126,12 @@ class ChecksumError(FileFormatError):
     """Stored chunk data does not match the checksum recorded when it was saved."""
 
 
-class ReadOnlyFieldError(MLArrayError, AttributeError):
-    """A metadata field managed by the MLArray container was assigned or mutated by a user."""
+class ReadOnlyFieldError(_FieldError, AttributeError):
+    """A metadata field managed by the MLArray container was assigned or mutated by a user.
+
+    Attributes:
+        path: The field (e.g. ``"meta.blosc2.chunk_size"``), or None.
+    """
 
 
 class DistributionConflictError(MLArrayError, ImportError):

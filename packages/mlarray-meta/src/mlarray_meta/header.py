@@ -1,6 +1,6 @@
 """A ``.mla`` file's array layout and metadata mapping, read with the standard library.
 
-:func:`read_header_mapping` parses the frame (:mod:`mlarray_meta.frame`) and
+:func:`read_header_mapping` parses the frame (:mod:`mlarray_meta.format`) and
 decodes the metadata entry: the JSON envelope under ``"mla"`` when present (unless
 an older writer replaced the legacy entry after it, see
 :meth:`HeaderMapping.from_frame`), otherwise the legacy ``mlarray`` 0.0.54 entry
@@ -37,7 +37,7 @@ from mlarray_meta.errors import (
     MLArrayError,
     UnsafeMetadataError,
 )
-from mlarray_meta.frame import ChunkDecoder, FrameInfo, read_frame
+from mlarray_meta.format import ChunkDecoder, FrameInfo, read_frame
 from mlarray_meta.meta import Meta, meta_from_file
 
 __all__ = ["Header", "HeaderMapping", "read_header", "read_header_mapping"]

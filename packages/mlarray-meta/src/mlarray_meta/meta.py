@@ -94,14 +94,16 @@ class Meta(BaseMeta):
             if sizes is not None and shape is not None and len(sizes) != len(shape):
                 raise MetaValidationError(
                     f"meta.blosc2.{name}: expected {len(shape)} values (one per array axis, "
-                    f"shape {list(shape)}), got {len(sizes)}"
+                    f"shape {list(shape)}), got {len(sizes)}",
+                    path=f"meta.blosc2.{name}",
                 )
         patch = self.blosc2.patch_size
         labelled = self.spatial.axis_labels is not None
         if patch is not None and mask is not None and labelled and len(patch) != sum(mask):
             raise MetaValidationError(
                 f"meta.blosc2.patch_size: expected {sum(mask)} values (one per spatial axis), "
-                f"got {len(patch)}"
+                f"got {len(patch)}",
+                path="meta.blosc2.patch_size",
             )
 
     def validate(self) -> None:
@@ -223,7 +225,8 @@ class Meta(BaseMeta):
                 have = "have" if existing is not None else "do not have"
                 raise MetaValidationError(
                     f"meta.bbox.{name}: the {count} existing boxes {have} {name}; "
-                    f"give a {name[:-1]} for every box or for none"
+                    f"give a {name[:-1]} for every box or for none",
+                    path=f"meta.bbox.{name}",
                 )
             new[name] = None if item is None else [*(existing or []), item]
         current._assign(new)

@@ -42,13 +42,16 @@ class _JsonDictSection(SingleKeyBaseMeta):
         if value is None:
             value = {}
         if not isinstance(unwrap(value), Mapping):
-            raise MetaTypeError(f"{self._section}: expected a dict, got {type(value).__name__}")
+            raise MetaTypeError(
+                f"{self._section}: expected a dict, got {type(value).__name__}", path=self._section
+            )
         self._store(key, to_json_safe(value, self._section))
 
     def __setitem__(self, key: Any, item: Any) -> None:
         if not isinstance(key, str):
             raise MetaTypeError(
-                f"{self._section}: keys must be strings for JSON, got {type(key).__name__}"
+                f"{self._section}: keys must be strings for JSON, got {type(key).__name__}",
+                path=self._section,
             )
         self.value[key] = to_json_safe(item, f"{self._section}[{key!r}]")
 
@@ -159,7 +162,7 @@ class MetaBbox(BaseMeta):
                     f"({len(boxes or [])}), got {len(aligned)}"
                 )
                 if boxes is not None:
-                    raise MetaValidationError(message)
+                    raise MetaValidationError(message, path=self._path(name))
                 tolerated(self._path(name), message)  # 0.0.54 checks only against boxes
         self._store("bboxes", boxes)
         self._store("scores", scores)
@@ -172,7 +175,8 @@ class MetaBbox(BaseMeta):
         if not isinstance(value, (list, tuple)):
             raise MetaTypeError(
                 f"{self._path('bboxes')}: expected a list of boxes [n][ndims][2], "
-                f"got {type(value).__name__}"
+                f"got {type(value).__name__}",
+                path=self._path("bboxes"),
             )
         boxes = [self._validate_box(box, index) for index, box in enumerate(value)]
         for index, box in enumerate(boxes):
@@ -190,7 +194,9 @@ class MetaBbox(BaseMeta):
         where = f"{field}[{index}]"
         box = unwrap(box)
         if not isinstance(box, (list, tuple)):
-            raise MetaTypeError(f"{where}: expected [ndims][2] pairs of [min, max], got {box!r}")
+            raise MetaTypeError(
+                f"{where}: expected [ndims][2] pairs of [min, max], got {box!r}", path=where
+            )
         if not box:
             message = f"{where}: expected [ndims][2] pairs of [min, max], got []"
             tolerated(field, message, MetaTypeError)
@@ -201,7 +207,8 @@ class MetaBbox(BaseMeta):
         for dim, pair in enumerate(pairs):
             if len(pair) != 2:
                 raise MetaValidationError(
-                    f"{where}[{dim}]: expected a [min, max] pair, got {len(pair)} values"
+                    f"{where}[{dim}]: expected a [min, max] pair, got {len(pair)} values",
+                    path=f"{where}[{dim}]",
                 )
             if pair[0] > pair[1]:
                 tolerated(field, f"{where}[{dim}]: min {pair[0]} is greater than max {pair[1]}")
@@ -213,7 +220,8 @@ class MetaBbox(BaseMeta):
         value = unwrap(value)
         if not isinstance(value, (list, tuple)):
             raise MetaTypeError(
-                f"{self._path('labels')}: expected a list, got {type(value).__name__}"
+                f"{self._path('labels')}: expected a list, got {type(value).__name__}",
+                path=self._path("labels"),
             )
         labels: list[str | int | float] = []
         for index, label in enumerate(value):
@@ -221,7 +229,8 @@ class MetaBbox(BaseMeta):
             if isinstance(label, bool) or not isinstance(label, (str, int, float)):
                 raise MetaTypeError(
                     f"{self._path('labels')}[{index}]: expected a str, int or float, "
-                    f"got {type(label).__name__}"
+                    f"got {type(label).__name__}",
+                    path=f"{self._path('labels')}[{index}]",
                 )
             labels.append(to_json_safe(label, f"{self._path('labels')}[{index}]"))
         return labels
@@ -279,20 +288,23 @@ class MetaBlosc2(BaseMeta):
             if len(chunks) != len(blocks):
                 raise MetaValidationError(
                     f"{self._path('block_size')}: expected {len(chunks)} values like chunk_size, "
-                    f"got {len(blocks)}"
+                    f"got {len(blocks)}",
+                    path=self._path("block_size"),
                 )
             for axis, (chunk, block) in enumerate(zip(chunks, blocks, strict=True)):
                 if block > chunk:
                     raise MetaValidationError(
                         f"{self._path('block_size')}[{axis}]: block {block} is larger than "
-                        f"chunk {chunk}"
+                        f"chunk {chunk}",
+                        path=f"{self._path('block_size')}[{axis}]",
                     )
         for name in ("cparams", "dparams"):
             value = self._raw(name)
             if value is not None:
                 if not isinstance(unwrap(value), dict):
                     raise MetaTypeError(
-                        f"{self._path(name)}: expected a dict or None, got {type(value).__name__}"
+                        f"{self._path(name)}: expected a dict or None, got {type(value).__name__}",
+                        path=self._path(name),
                     )
                 value = freeze(to_json_safe(value, self._path(name)), self._path(name))
             self._store(name, value)

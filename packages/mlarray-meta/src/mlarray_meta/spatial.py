@@ -189,7 +189,8 @@ class MetaSpatial(BaseMeta):
         if labels is not None and shape is not None and len(labels) != len(shape):
             raise MetaValidationError(
                 f"{path('axis_labels')}: expected {len(shape)} entries (one per array axis, "
-                f"shape {list(shape)}), got {len(labels)}"
+                f"shape {list(shape)}), got {len(labels)}",
+                path=path("axis_labels"),
             )
         self._check_unit_count(units, len(shape) if shape is not None else None, labels)
         num_spatial = None if labels is None else sum(map(is_spatial_label, labels))
@@ -245,7 +246,8 @@ class MetaSpatial(BaseMeta):
             if given:
                 raise MetaValidationError(
                     f"{path('affine')}: give either an affine or spacing/origin/direction, "
-                    f"not both (also set: {', '.join(given)})"
+                    f"not both (also set: {', '.join(given)})",
+                    path=path("affine"),
                 )
             affine = values["affine"]
             bottom = [0] * (len(affine) - 1) + [1]
@@ -266,6 +268,7 @@ class MetaSpatial(BaseMeta):
                 expected = known[0] + 1 if name == "affine" else known[0]
                 raise MetaValidationError(
                     f"{path(name)}: expected {expected} {unit} (for {known[0]} {known[1]}), "
-                    f"got {len(value)}"
+                    f"got {len(value)}",
+                    path=path(name),
                 )
         return values

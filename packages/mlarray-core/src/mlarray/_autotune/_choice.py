@@ -25,7 +25,7 @@ import blosc2
 import numpy as np
 
 from mlarray._autotune._cost import COST_MODEL, ReadFeatures, read_features, setting_key
-from mlarray._autotune._layouts import Layout, legacy_layout
+from mlarray._autotune._layouts import NamedLayout, legacy_layout
 from mlarray._autotune._sampling import LayoutSample, sample_count, sample_layout
 
 __all__ = ["Candidate", "StorageChoice", "Trial", "choose_storage"]
@@ -80,7 +80,7 @@ class Candidate:
     codec: blosc2.Codec
     clevel: int
     filter: str
-    layout: Layout
+    layout: NamedLayout
     split: bool = False
 
     @property
@@ -156,14 +156,14 @@ class _Trials:
 
     def __init__(self, array: np.ndarray[Any, Any], patch: tuple[int, ...]) -> None:
         self.array, self.patch = array, patch
-        self.samples: dict[Layout, LayoutSample] = {}
-        self._reads: dict[Layout, ReadFeatures] = {}
+        self.samples: dict[NamedLayout, LayoutSample] = {}
+        self._reads: dict[NamedLayout, ReadFeatures] = {}
         self._trials: dict[Candidate, Trial] = {}
         self._ratios: dict[Candidate, float] = {}
         self.compressed_bytes = 0
         self.compress_seconds = 0.0
 
-    def sample(self, layout: Layout) -> LayoutSample:
+    def sample(self, layout: NamedLayout) -> LayoutSample:
         if layout not in self.samples:
             block_bytes = math.prod(layout.blocks) * self.array.itemsize
             count = sample_count(self.array.nbytes, block_bytes)

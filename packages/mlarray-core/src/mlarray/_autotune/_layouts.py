@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from mlarray.chunking import scatter
 
 __all__ = [
-    "Layout",
+    "NamedLayout",
     "legacy_block",
     "legacy_chunk",
     "legacy_layout",
@@ -32,7 +32,7 @@ LEGACY_L3_BUDGET = int(1441792 * 0.8)
 
 
 @dataclasses.dataclass(frozen=True)
-class Layout:
+class NamedLayout:
     """Chunk and block shapes over all axes of the array.
 
     Attributes:
@@ -129,7 +129,7 @@ def legacy_chunk(
 
 def legacy_layout(
     shape: Sequence[int], itemsize: int, *, patch: Sequence[float], mask: Sequence[bool]
-) -> Layout:
+) -> NamedLayout:
     """The layout 0.0.54 gives an array: its requested patch over its spatial axes.
 
     Args:
@@ -141,4 +141,4 @@ def legacy_layout(
     image = [n for n, spatial in zip(shape, mask, strict=True) if spatial]
     block = legacy_block(patch, image, itemsize)
     chunk = legacy_chunk(block, patch, image, itemsize)
-    return Layout("0.0.54", scatter(chunk, mask), scatter(block, mask))
+    return NamedLayout("0.0.54", scatter(chunk, mask), scatter(block, mask))

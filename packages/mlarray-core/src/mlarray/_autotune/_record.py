@@ -18,7 +18,7 @@ from typing import Any
 
 from mlarray._autotune._choice import StorageChoice, Trial
 from mlarray._autotune._cost import MODEL_DATE
-from mlarray._header import _set_raw_vlmeta
+from mlarray._file_metadata import set_raw_vlmeta
 
 __all__ = ["RECORD_KEY", "RECORD_VERSION", "keep_record", "record_json", "write_record"]
 
@@ -80,7 +80,7 @@ def record_json(choice: StorageChoice) -> dict[str, Any]:
 def write_record(store: Any, choice: StorageChoice) -> None:
     """Store the record of ``choice`` in the vlmeta of the Blosc2 array ``store``."""
     payload = json.dumps(record_json(choice), separators=(",", ":")).encode()
-    _set_raw_vlmeta(store, RECORD_KEY, payload)
+    set_raw_vlmeta(store, RECORD_KEY, payload)
 
 
 def keep_record(store: Any, choice: StorageChoice | None) -> None:
@@ -92,4 +92,4 @@ def keep_record(store: Any, choice: StorageChoice | None) -> None:
     if choice is not None:
         write_record(store, choice)
     elif RECORD_KEY in store.schunk.vlmeta:
-        _set_raw_vlmeta(store, RECORD_KEY, bytes(store.schunk.vlmeta[RECORD_KEY]))
+        set_raw_vlmeta(store, RECORD_KEY, bytes(store.schunk.vlmeta[RECORD_KEY]))

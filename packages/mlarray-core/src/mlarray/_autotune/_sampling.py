@@ -19,7 +19,7 @@ from typing import Any
 import blosc2
 import numpy as np
 
-from mlarray._autotune._layouts import Layout
+from mlarray._autotune._layouts import NamedLayout
 
 __all__ = ["LayoutSample", "sample_count", "sample_layout"]
 
@@ -56,7 +56,7 @@ def _sites(shape: Sequence[int], count: int) -> list[tuple[int, ...]]:
     ]
 
 
-def _block_at(site: Sequence[int], layout: Layout, shape: Sequence[int]) -> tuple[slice, ...]:
+def _block_at(site: Sequence[int], layout: NamedLayout, shape: Sequence[int]) -> tuple[slice, ...]:
     """The layout's block holding ``site`` (moved inside the array when it would cross its end)."""
     box = []
     for position, chunk, block, size in zip(site, layout.chunks, layout.blocks, shape, strict=True):
@@ -86,7 +86,7 @@ class LayoutSample:
         uniform_fraction: Share of the sites whose block holds one repeated value.
     """
 
-    layout: Layout
+    layout: NamedLayout
     data: bytes
     blocks: int
     block_bytes: int
@@ -111,7 +111,7 @@ def sample_count(nbytes: int, block_bytes: int) -> int:
     return max(MIN_BLOCKS, min(max(nbytes // SAMPLE_SHARE, low), high) // block_bytes)
 
 
-def sample_layout(array: np.ndarray[Any, Any], layout: Layout, count: int) -> LayoutSample:
+def sample_layout(array: np.ndarray[Any, Any], layout: NamedLayout, count: int) -> LayoutSample:
     """Up to ``count`` non-uniform blocks of ``layout`` and the share of uniform ones.
 
     Args:

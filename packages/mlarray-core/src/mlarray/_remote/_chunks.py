@@ -25,7 +25,7 @@ import blosc2
 import numpy as np
 
 from mlarray.errors import FileFormatError
-from mlarray_meta._chunk import HEADER_SIZE, check_chunk_header
+from mlarray_meta.format._chunk import HEADER_SIZE, check_chunk_header
 
 __all__ = ["BlockTable", "ChunkGrid", "block_table", "decode_chunk"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import blosc2
 
+from mlarray._file_metadata import header_of_frame
 from mlarray._frame_check import check_frame_kind, chunk_offsets, parse_dtype
-from mlarray._header import header_of_frame
 from mlarray._remote._array import RemoteArray
 from mlarray._remote._cache import BlockCache, Pieces, version_key
 from mlarray._remote._chunks import ChunkGrid
@@ -24,7 +24,7 @@ from mlarray._remote._fetch import ChunkFetcher
 from mlarray._remote._fsspec import Transport, open_transport
 from mlarray.errors import MetaTypeError, ReadOnlyError
 from mlarray_meta._remote import read_remote_frame
-from mlarray_meta.frame import FrameInfo
+from mlarray_meta.format import FrameInfo
 from mlarray_meta.header import Header
 
 __all__ = ["CacheArgument", "RemoteFile", "Url", "open_remote"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header
 from mlarray._remote._file import open_remote
 from mlarray._remote._fsspec import open_transport
 from mlarray._verify import VerifyReport, verify_file

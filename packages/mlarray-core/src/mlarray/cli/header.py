@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlarray._header import read_file_header
+from mlarray._file_metadata import read_file_header
+from mlarray._paths import check_mla_path
 from mlarray._remote import is_url
-from mlarray._storage import check_mla_path
 from mlarray_meta.header import Header
 
 __all__ = ["header_document", "read_checked", "register", "run"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlarray import _geometry_access
+from mlarray import _spatial_properties
 from mlarray._frame_check import parse_dtype
 from mlarray.cli.header import read_checked
 
@@ -48,7 +48,7 @@ def summary(name: str) -> list[tuple[str, str]]:
     ratio = f"{data_bytes / frame.cbytes:.2f}x" if frame.cbytes else "n/a"
     mask = spatial.spatial_axis_mask
     spatial_ndim = len(mapping.shape) if mask is None else sum(mask)
-    affine = _geometry_access.affine_of(spatial, spatial_ndim if has_array else None)
+    affine = _spatial_properties.affine_of(spatial, spatial_ndim if has_array else None)
     return [
         ("file", mapping.path),
         ("array", f"{list(mapping.shape)} {dtype}" if has_array else "none"),

@@ -6,8 +6,8 @@ only when tensors are asked for.
 
 from __future__ import annotations
 
-from mlarray._index_store import ForegroundIndex, LabelIndex
 from mlarray.training._cases import Case, nnunet_cases
+from mlarray.training._core import ForegroundIndex, LabelIndex
 from mlarray.training._dataset import EpochKeys, PatchDataset
 from mlarray.training._index import IndexStatus, build_index, index_status, load_index
 from mlarray.training._oversampling import (

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlarray._storage import MLA_SUFFIX, check_mla_path
 from mlarray.errors import FileFormatError, MetaValidationError, MLArrayFileError
+from mlarray.training._core import MLA_SUFFIX, check_mla_path
 
 __all__ = ["Case", "nnunet_cases"]
 

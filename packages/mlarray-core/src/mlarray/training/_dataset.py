@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from mlarray.errors import MetaValidationError
+from mlarray.training._batch import BatchLayout
+from mlarray.training._buffers import BatchBuffers
 from mlarray.training._cases import Case
 from mlarray.training._reader import CaseFiles, OpenCase, read_box
 from mlarray.training._sampler import NoForegroundWarning, PatchRequest, PatchSampler
-from mlarray.training._torch import batch_tensor, require_torch
+from mlarray.training._torch import require_torch
 
 __all__ = ["EpochKeys", "PatchDataset"]
 
@@ -72,6 +74,7 @@ class PatchDataset:
         self.tensors = tensors
         self.epoch = 0
         self._files = CaseFiles(self.cases, max_open_files=max_open_files)
+        self._buffers = BatchBuffers()
         self._plans: dict[int, list[list[PatchRequest]]] = {}
         self._warned: set[int] = set()
 
@@ -104,21 +107,35 @@ class PatchDataset:
         return self.read(batches[number])
 
     def read(self, requests: Sequence[PatchRequest]) -> dict[str, Any]:
-        """Read one planned batch."""
-        first = self._files.get(requests[0].case)
+        """Read one planned batch (into a buffer that is reused once the batch is garbage)."""
+        layout = self._layout(requests[0].case, len(requests))
+        batch, arrays = self._buffers.new_batch(layout, tensors=self.tensors)
+        batch["case"] = self._read_into(requests, arrays)
+        return batch
+
+    def _layout(self, case: int, rows: int) -> BatchLayout:
+        """The arrays of a batch of ``rows`` patches whose first patch is from ``case``."""
+        first = self._files.get(case)
         box = self.sampler.box_shape(len(first.shape))
         patch = self.sampler.patch_shape(len(first.shape))
-        size = len(requests)
-        batch: dict[str, Any] = {}
-        image = self._allocate(batch, "image", (size, first.channels, *patch), _dtype(first))
-        label = None
+        arrays = [("image", (rows, first.channels, *patch), _dtype(first))]
         if first.label is not None:
             dtype = np.result_type(first.label.array.dtype, np.min_scalar_type(self.label_pad))
-            label = self._allocate(batch, "label", (size, 1, *patch), dtype)
-        boxes = self._allocate(batch, "box", (size, len(box), 2), np.dtype(np.int64))
+            arrays.append(("label", (rows, 1, *patch), dtype))
+        arrays.append(("box", (rows, len(box), 2), np.dtype(np.int64)))
+        return BatchLayout.pack(arrays)
+
+    def _read_into(self, requests: Sequence[PatchRequest], arrays: dict[str, Any]) -> list[str]:
+        """Read one planned batch into ``arrays`` (as :meth:`BatchLayout.carve` returns).
+
+        Returns:
+            The case name of each patch.
+        """
+        image, label, boxes = arrays["image"], arrays.get("label"), arrays["box"]
+        box = self.sampler.box_shape(boxes.shape[1])
         names = []
         for row, request in enumerate(requests):
-            case = self._place(request, row, boxes, first.channels, label is not None)
+            case = self._place(request, row, boxes, image.shape[1], label is not None)
             for source in case.images:
                 target = source.target(image, row, box)
                 read_box(source, tuple(boxes[row, :, 0]), box, target, self.image_pad)
@@ -126,20 +143,7 @@ class PatchDataset:
                 target = case.label.target(label, row, box)
                 read_box(case.label, tuple(boxes[row, :, 0]), box, target, self.label_pad)
             names.append(case.case.name)
-        batch["case"] = names
-        return batch
-
-    def _allocate(
-        self, batch: dict[str, Any], key: str, shape: tuple[int, ...], dtype: np.dtype[Any]
-    ) -> np.ndarray[Any, Any]:
-        """Put a new output array (or tensor) in ``batch[key]``; return it as a NumPy array."""
-        if self.tensors:
-            batch[key] = batch_tensor(shape, dtype)
-            shared: np.ndarray[Any, Any] = batch[key].numpy()
-            return shared
-        array = np.empty(shape, dtype)
-        batch[key] = array
-        return array
+        return names
 
     def _place(
         self, request: PatchRequest, row: int, boxes: Any, channels: int, labelled: bool

@@ -12,8 +12,8 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
-from mlarray._index_store import ForegroundIndex, LabelIndex
 from mlarray.errors import MetaTypeError
+from mlarray.training._core import ForegroundIndex, LabelIndex
 
 __all__ = ["DEFAULT_MAX_SAMPLES", "DEFAULT_MIN_FRACTION", "SamplingRule", "compute_index"]
 

@@ -10,20 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import blosc2
 
-from mlarray._header import _set_raw_vlmeta, read_file_header
-from mlarray._index_store import (
-    INDEX_KEY,
-    ForegroundIndex,
-    chunks_fingerprint,
-    decode_index,
-    encode_index,
-)
-from mlarray._integrity import chunk_checksums
-from mlarray._opened import open_file
-from mlarray._staging import atomic_write
-from mlarray._storage import check_mla_path
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.mlarray import MLArray
+from mlarray.training._core import (
+    INDEX_KEY,
+    ForegroundIndex,
+    atomic_write,
+    check_mla_path,
+    chunk_checksums,
+    chunks_fingerprint,
+    decode_index,
+    edit_working_copy,
+    encode_index,
+    open_file,
+    read_file_header,
+    set_raw_vlmeta,
+)
 from mlarray.training._foreground import SamplingRule, compute_index
 
 if TYPE_CHECKING:
@@ -49,14 +51,22 @@ def _fingerprint(array: Any, integrity: dict[str, Any] | None) -> bytes:
 
 
 def _store(array: Any, index: ForegroundIndex) -> None:
-    _set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
+    set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
 
 
 def _compute_and_store(
     array: Any, integrity: dict[str, Any] | None, seed: int, rule: SamplingRule | None, name: str
 ) -> ForegroundIndex:
     fingerprint = _fingerprint(array, integrity)
-    index = compute_index(array, seed=seed, rule=rule, fingerprint=fingerprint, source=name)
+    try:
+        index = compute_index(array, seed=seed, rule=rule, fingerprint=fingerprint, source=name)
+    except MLArrayError:
+        raise
+    except RuntimeError as exc:  # Blosc2 could not decompress a chunk
+        raise FileFormatError(
+            f"{name}: a chunk cannot be decompressed, the file is damaged ({exc}); "
+            "run 'mlarray verify' on it"
+        ) from exc
     _store(array, index)
     return index
 
@@ -101,11 +111,8 @@ def build_index(
                 f"{target!r}: the index is stored in a file; save the MLArray first, then "
                 "build the index of the saved file"
             )
-        session = target._session
-        if session is not None:  # an open edit: the index goes into its working copy
-            if target.shape is None:
-                raise NoArrayError(f"{target.filepath}: the file holds no array")
-            store = session.working_copy(target._dparams)
+        store = edit_working_copy(target)
+        if store is not None:  # an open edit: the index goes into its working copy
             return _compute_and_store(store, None, seed, rule, str(target.filepath))
         target = target.filepath
     path = check_mla_path(target, must_exist=True)

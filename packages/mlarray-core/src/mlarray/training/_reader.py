@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from mlarray._index_store import ForegroundIndex
 from mlarray.errors import MetaValidationError
 from mlarray.mlarray import MLArray
 from mlarray.training._cases import Case
+from mlarray.training._core import ForegroundIndex
 from mlarray.training._foreground import compute_index
 from mlarray.training._index import load_index
 

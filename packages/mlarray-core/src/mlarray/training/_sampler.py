@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlarray._index_store import ForegroundIndex, LabelIndex
 from mlarray.errors import MetaValidationError
+from mlarray.training._core import ForegroundIndex, LabelIndex
 from mlarray.training._oversampling import NoOversampling, Oversampling
 
 __all__ = ["NoForegroundWarning", "PatchRequest", "PatchSampler"]

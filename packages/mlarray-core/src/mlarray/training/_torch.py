@@ -8,7 +8,7 @@ import numpy as np
 
 from mlarray.errors import MLArrayError
 
-__all__ = ["TorchMissingError", "batch_tensor", "require_torch"]
+__all__ = ["TorchMissingError", "as_tensors", "require_torch"]
 
 
 class TorchMissingError(MLArrayError, ImportError):
@@ -33,15 +33,10 @@ def require_torch(purpose: str) -> Any:
     return torch
 
 
-def batch_tensor(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
-    """An uninitialised tensor for a batch; in shared memory inside a DataLoader worker.
-
-    A worker's batch travels to the main process through shared memory: a tensor
-    allocated there from the start is sent as a handle, where any other would be
-    copied into shared memory first.
-    """
-    torch = require_torch("PatchDataset(tensors=True)")
-    tensor = torch.from_numpy(np.empty(shape, dtype))
-    if torch.utils.data.get_worker_info() is not None:
-        tensor = torch.empty(shape, dtype=tensor.dtype).share_memory_()
-    return tensor
+def as_tensors(arrays: dict[str, Any]) -> dict[str, Any]:
+    """The NumPy arrays of ``arrays`` as tensors sharing their memory (other values kept)."""
+    torch = require_torch("tensors=True")
+    return {
+        key: torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+        for key, value in arrays.items()
+    }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from mlarray_io._geometry import CHANNEL, TEMPORAL
+from mlarray_io._orientation import CHANNEL, TEMPORAL
 from mlarray_io._volume import world_affine
 from mlarray_meta.spatial import is_spatial_label
 

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from mlarray import MLArray
 from mlarray.meta import Meta, MetaIsSeg, MetaSpatial
-from mlarray_io._geometry import COORD_SYSTEM, SPATIAL_LABELS, TEMPORAL, geometry_fields
+from mlarray_io._orientation import COORD_SYSTEM, SPATIAL_LABELS, TEMPORAL, geometry_fields
 from mlarray_io.errors import ImageFormatError
 from mlarray_io.napari._layers import reverse_spatial
 

@@ -12,9 +12,9 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from mlarray_meta._chunk import HEADER_SIZE as CHUNK_HEADER_SIZE
-from mlarray_meta._msgpack import unpack_from
 from mlarray_meta.errors import FileFormatError, UnsupportedVersionError
+from mlarray_meta.format._chunk import HEADER_SIZE as CHUNK_HEADER_SIZE
+from mlarray_meta.format._msgpack import unpack_from
 
 __all__ = [
     "HEADER_MIN",

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from mlarray_meta._b2nd import expected_sizes, parse_b2nd
-from mlarray_meta._cframe import (
+from mlarray_meta.errors import CodecRequiredError, FileFormatError, MLArrayFileError
+from mlarray_meta.format._b2nd import expected_sizes, parse_b2nd
+from mlarray_meta.format._cframe import (
     HEADER_MIN,
     MAX_HEADER_BYTES,
     MAX_METALAYERS,
@@ -31,9 +32,8 @@ from mlarray_meta._cframe import (
     parse_trailer,
     trailer_length,
 )
-from mlarray_meta._chunk import decode_chunk
-from mlarray_meta._msgpack import unpackb
-from mlarray_meta.errors import CodecRequiredError, FileFormatError, MLArrayFileError
+from mlarray_meta.format._chunk import decode_chunk
+from mlarray_meta.format._msgpack import unpackb
 
 __all__ = [
     "ChunkDecoder",
@@ -250,8 +250,8 @@ def _parse(read: _Reader, size: int, source: str) -> FrameInfo:
     )
     if "b2nd" not in metalayers:
         raise fail(source, "header metalayers", "a 'b2nd' entry", sorted(metalayers))
-    layout = parse_b2nd(metalayers["b2nd"], source=source, typesize=fixed.typesize)
-    expected = expected_sizes(layout, fixed.typesize)
+    b2nd = parse_b2nd(metalayers["b2nd"], source=source, typesize=fixed.typesize)
+    expected = expected_sizes(b2nd, fixed.typesize)
     chunk_bytes, total = expected or (fixed.chunksize, 0)
     if fixed.chunksize != chunk_bytes:
         raise fail(
@@ -280,10 +280,10 @@ def _parse(read: _Reader, size: int, source: str) -> FrameInfo:
         nchunks=total // chunk_bytes if total else 0,
         codec=fixed.codec,
         clevel=fixed.clevel,
-        shape=layout.shape,
-        chunks=layout.chunks,
-        blocks=layout.blocks,
-        dtype=layout.dtype,
+        shape=b2nd.shape,
+        chunks=b2nd.chunks,
+        blocks=b2nd.blocks,
+        dtype=b2nd.dtype,
         metalayers=MappingProxyType(metalayers),
         vlmeta=MappingProxyType(parse_trailer(trailer, source)),
     )

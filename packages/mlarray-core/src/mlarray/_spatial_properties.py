@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mlarray.meta import Meta, MetaSpatial
 
 __all__ = [
-    "GeometryProperties",
+    "SpatialProperties",
     "affine_of",
     "apply_explicit",
     "decomposed",
@@ -152,7 +152,7 @@ class _Geometric(Protocol):
     def affine(self) -> np.ndarray[Any, Any] | None: ...
 
 
-class GeometryProperties:
+class SpatialProperties:
     """The geometry properties of :class:`~mlarray.MLArray`, on top of ``meta.spatial``."""
 
     spacing = spatial_list_property("spacing", "Spacing per spatial axis (a live list).")

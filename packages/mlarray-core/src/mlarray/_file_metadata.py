@@ -19,7 +19,7 @@ from mlarray import config
 from mlarray._version import __version__
 from mlarray.errors import FileFormatError
 from mlarray.meta import Meta
-from mlarray_meta._base import managed_writes
+from mlarray_meta._base import BaseMeta, managed_writes
 from mlarray_meta.codec import (
     ENVELOPE_KEY,
     LEGACY_KEY,
@@ -27,10 +27,17 @@ from mlarray_meta.codec import (
     encode_legacy,
     legacy_fingerprint,
 )
-from mlarray_meta.frame import FrameInfo
+from mlarray_meta.format import FrameInfo
 from mlarray_meta.header import Header, read_header
+from mlarray_meta.meta import meta_from_file
 
-__all__ = ["header_of_frame", "read_file_header", "write_file_metadata"]
+__all__ = [
+    "header_of_frame",
+    "metadata_edited",
+    "read_file_header",
+    "set_raw_vlmeta",
+    "write_file_metadata",
+]
 
 
 def _decompress_entry(chunk: bytes) -> bytes:
@@ -66,7 +73,7 @@ def header_of_frame(frame: FrameInfo) -> Header:
     return Header.from_frame(frame, decompress=_decompress_entry)
 
 
-def _set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:
+def set_raw_vlmeta(array: Any, key: str, payload: bytes) -> None:
     """Store ``payload`` under ``key`` as an uncompressed (memcpyed) vlmeta chunk."""
     array.schunk.vlmeta.set_vlmeta(key, msgpack_packb(payload), typesize=1, clevel=0)
 
@@ -90,12 +97,31 @@ def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | N
     if config.write_legacy_metadata:
         legacy = encode_legacy(mapping)
         fingerprint = legacy_fingerprint(legacy)
-        _set_raw_vlmeta(array, LEGACY_KEY, legacy)
+        set_raw_vlmeta(array, LEGACY_KEY, legacy)
     elif LEGACY_KEY in array.schunk.vlmeta:
         del array.schunk.vlmeta[LEGACY_KEY]
     envelope = encode_envelope(mapping, integrity=integrity, legacy_crc32=fingerprint)
-    _set_raw_vlmeta(array, ENVELOPE_KEY, envelope)
+    set_raw_vlmeta(array, ENVELOPE_KEY, envelope)
     if integrity is not None:  # the array is final: keep its foreground index current
         from mlarray.training._index import refresh_stored_index
 
         refresh_stored_index(array, integrity)
+
+
+def _user_fields(section: BaseMeta) -> dict[str, Any]:
+    """The fields of ``section`` that users may set, recursively (managed ones left out)."""
+    return {
+        name: _user_fields(value) if isinstance(value, BaseMeta) else value
+        for name in section._writable_fields()
+        for value in (getattr(section, name),)
+    }
+
+
+def metadata_edited(header: Header, meta: Meta) -> bool:
+    """Whether a user changed ``meta`` since it was read from ``header``.
+
+    Only the fields users may set count: the container rewrites the managed ones
+    (layout, shape, format markers) on its own.
+    """
+    stored = meta_from_file(header.mapping.meta, source=str(header.mapping.path), warn=False)
+    return _user_fields(stored) != _user_fields(meta)

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mlarray_meta._msgpack import unpackb
 from mlarray_meta.errors import FileFormatError
+from mlarray_meta.format._msgpack import unpackb
 
-__all__ = ["MAX_NDIM", "ArrayLayout", "expected_sizes", "parse_b2nd"]
+__all__ = ["MAX_NDIM", "B2ndMetalayer", "expected_sizes", "parse_b2nd"]
 
 MAX_NDIM: Final = 16
 """Most dimensions a b2nd array may have (c-blosc2's ``B2ND_MAX_DIM``)."""
@@ -27,7 +27,7 @@ _SIMPLE_DTYPE: Final = re.compile(r"[<>|=]?[biufc](\d+)")
 
 
 @dataclass(frozen=True, slots=True)
-class ArrayLayout:
+class B2ndMetalayer:
     """What the ``b2nd`` metalayer says about the array.
 
     Attributes:
@@ -59,7 +59,7 @@ def _ints(value: Any, ndim: int, limit: int, source: str, field: str) -> tuple[i
     return tuple(value)
 
 
-def parse_b2nd(content: bytes, *, source: str, typesize: int) -> ArrayLayout:
+def parse_b2nd(content: bytes, *, source: str, typesize: int) -> B2ndMetalayer:
     """Decode and validate the ``b2nd`` metalayer content.
 
     Args:
@@ -68,7 +68,7 @@ def parse_b2nd(content: bytes, *, source: str, typesize: int) -> ArrayLayout:
         typesize: The frame's item size, checked against simple dtypes.
 
     Returns:
-        The validated array layout.
+        The validated metalayer.
 
     Raises:
         FileFormatError: The metalayer is malformed or inconsistent.
@@ -82,7 +82,7 @@ def parse_b2nd(content: bytes, *, source: str, typesize: int) -> ArrayLayout:
         raise _fail(source, "version", "an integer in 0..127", version)
     if isinstance(ndim, bool) or not isinstance(ndim, int) or not 0 <= ndim <= MAX_NDIM:
         raise _fail(source, "ndim", f"an integer in 0..{MAX_NDIM}", ndim)
-    layout = ArrayLayout(
+    metalayer = B2ndMetalayer(
         version=version,
         shape=_ints(shape, ndim, _INT64_MAX, source, "shape"),
         chunks=_ints(chunks, ndim, _INT32_MAX, source, "chunkshape"),
@@ -90,13 +90,13 @@ def parse_b2nd(content: bytes, *, source: str, typesize: int) -> ArrayLayout:
         dtype=_dtype(dtype_format, dtype, source, typesize),
     )
     for axis, (size, chunk, block) in enumerate(
-        zip(layout.shape, layout.chunks, layout.blocks, strict=True)
+        zip(metalayer.shape, metalayer.chunks, metalayer.blocks, strict=True)
     ):
         if block > chunk or (size > 0 and block == 0):
             raise _fail(
                 source, f"axis {axis}", "0 < block <= chunk", f"chunk {chunk}, block {block}"
             )
-    return layout
+    return metalayer
 
 
 def _dtype(dtype_format: Any, dtype: Any, source: str, typesize: int) -> str:
@@ -112,17 +112,17 @@ def _dtype(dtype_format: Any, dtype: Any, source: str, typesize: int) -> str:
     return dtype
 
 
-def expected_sizes(layout: ArrayLayout, typesize: int) -> tuple[int, int] | None:
-    """Return the chunk size and total size in bytes the frame must declare for ``layout``.
+def expected_sizes(metalayer: B2ndMetalayer, typesize: int) -> tuple[int, int] | None:
+    """Return the chunk size and total size in bytes the frame must declare for ``metalayer``.
 
     Blosc2 pads each chunk to a whole number of blocks and stores whole chunks, so the
     chunk size is that of the block-padded chunk shape and the total is the chunk count
     times it. An empty array (a zero in its shape) stores nothing: ``None``.
     """
-    if 0 in layout.shape:
+    if 0 in metalayer.shape:
         return None
-    padded = zip(layout.chunks, layout.blocks, strict=True)
+    padded = zip(metalayer.chunks, metalayer.blocks, strict=True)
     chunk_bytes = math.prod(-(-chunk // block) * block for chunk, block in padded) * typesize
-    grid = zip(layout.shape, layout.chunks, strict=True)
+    grid = zip(metalayer.shape, metalayer.chunks, strict=True)
     nchunks = math.prod(-(-size // chunk) for size, chunk in grid)
     return chunk_bytes, nchunks * chunk_bytes
