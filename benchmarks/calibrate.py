@@ -1,4 +1,4 @@
-"""Calibrate the read-cost model of the automatic storage choice (mlarray._read_cost).
+"""Calibrate the read-cost model of the automatic storage choice (mlarray._autotune._cost).
 
 Usage::
 
@@ -11,7 +11,7 @@ combinations; each time is the smallest over the passes of the process CPU time
 per patch (the least disturbed by other processes on a shared machine). The
 model's regressors are computed for the same layouts with the measured ratios,
 and non-negative least squares on relative errors gives the weights that
-``READ_MODEL`` in ``mlarray/_read_cost.py`` holds. The output file keeps every
+``COST_MODEL`` in ``mlarray/_autotune/_cost.py`` holds. The output file keeps every
 measurement, the weights, and the error of the fit per volume.
 """
 
@@ -29,7 +29,7 @@ import blosc2
 import numpy as np
 from data import build_datasets, patch_starts
 
-from mlarray._autotune._choice import FILTERS
+from mlarray._autotune._choice import DENSER, FILTERS, SPLIT
 from mlarray._autotune._cost import SHARED, read_features, setting_key
 from mlarray._autotune._layouts import NamedLayout, legacy_layout
 from mlarray.chunking import resolve_layout
@@ -80,8 +80,19 @@ def layouts(shape: tuple[int, ...], itemsize: int) -> dict[str, NamedLayout]:
 
 
 def combinations(shape: tuple[int, ...], itemsize: int) -> list[dict[str, Any]]:
-    """Every layout with every codec and filter (byte shuffle too for one-byte items, as 0.0.54)."""
-    filters = ["none", "bitshuffle", "shuffle"]
+    """Every layout with every codec and filter (byte shuffle too for one-byte items, as 0.0.54).
+
+    The denser setting of the automatic choice (LZ4HC 9) is added with no filter and
+    with shuffle; items of two bytes or more are also compressed with its split
+    settings (byte shuffle, each byte stream compressed on its own).
+    """
+    plain = ("none", "bitshuffle", "shuffle")
+    settings = [(c, level, f, False) for c, level in CODECS for f in plain]
+    settings += [
+        (codec, level, f, False) for codec, level, _, _ in DENSER for f in ("none", "shuffle")
+    ]
+    if itemsize > 1:
+        settings += list(SPLIT)
     return [
         {
             "layout": name,
@@ -90,10 +101,10 @@ def combinations(shape: tuple[int, ...], itemsize: int) -> list[dict[str, Any]]:
             "codec": codec.name,
             "clevel": level,
             "filter": filt,
+            "split": split,
         }
         for name, layout in layouts(shape, itemsize).items()
-        for codec, level in CODECS
-        for filt in filters
+        for codec, level, filt, split in settings
     ]
 
 
@@ -125,6 +136,8 @@ def measure(
             "clevel": row["clevel"],
             "filters": [FILTERS[row["filter"]]],
         }
+        if row["split"]:
+            cparams["splitmode"] = blosc2.SplitMode.ALWAYS_SPLIT
         started = time.process_time()
         stored = blosc2.asarray(
             array, chunks=row["chunks"], blocks=row["blocks"], cparams=cparams | {"nthreads": 1}
@@ -148,7 +161,7 @@ def measure(
             "volume": name,
             "seconds": seconds,
             "nbytes": array.nbytes,
-            "key": setting_key(row["codec"], row["clevel"], row["filter"]),
+            "key": setting_key(row["codec"], row["clevel"], row["filter"], row["split"]),
             "shared": list(features.shared()),
             "decoded_bytes": features.decoded_bytes,
             "compressed_bytes": features.compressed_bytes,

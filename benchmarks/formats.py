@@ -47,14 +47,17 @@ def per_axis(sizes: list[int], shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def enum_cparams(spec: dict[str, Any]) -> dict[str, Any]:
-    """Blosc2 cparams from a JSON spec naming codec and filters by their enum names."""
+    """Blosc2 cparams from a JSON spec naming codec, filters (and splitmode) by enum names."""
     import blosc2
 
-    return {
+    cparams = {
         "codec": blosc2.Codec[spec["codec"]],
         "clevel": spec["clevel"],
         "filters": [blosc2.Filter[name] for name in spec["filters"]],
     }
+    if "splitmode" in spec:
+        cparams["splitmode"] = blosc2.SplitMode[spec["splitmode"]]
+    return cparams
 
 
 class Adapter(ABC):

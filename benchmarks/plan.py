@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ FRONTIER_PREFIX = "candidate: "
 FILTER_NAMES = {"none": "NOFILTER", "shuffle": "SHUFFLE", "bitshuffle": "BITSHUFFLE"}
 FAST_BLOCK_BUDGET = 40 * 1024
 """The ``fast`` preset's block budget (mlarray._storage.L1_BLOCK_BUDGET)."""
-FRONTIER_PASSES = 2
+FRONTIER_PASSES = 3
 """Passes in which the frontier's candidates are measured (the first ones)."""
 BLOCK_BYTES = 32 * 1024
 
@@ -124,6 +123,27 @@ FORMATS: tuple[FormatSpec, ...] = (
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
 
 
+def default_choice(array: np.ndarray) -> tuple[Any, Any]:
+    """The automatic choice for ``array`` saved with the defaults, and the ``fast`` layout.
+
+    Returns:
+        The :class:`mlarray._autotune.StorageChoice` (None for arrays not tuned) and
+        the ``fast`` preset's chunks and blocks as a
+        :class:`mlarray._autotune._layouts.NamedLayout`.
+    """
+    from mlarray._autotune import automatic_choice
+    from mlarray._autotune._layouts import NamedLayout
+    from mlarray.chunking import resolve_layout
+
+    fast = resolve_layout(array.shape, array.itemsize, block_budget=FAST_BLOCK_BUDGET)
+    assert fast.chunk_size is not None
+    assert fast.block_size is not None
+    choice = automatic_choice(
+        array, patch=fast.patch_size, mask=None, requested_patch=[192] * array.ndim, meta_mask=None
+    )
+    return choice, NamedLayout("fast", fast.chunk_size, fast.block_size)
+
+
 def frontier_formats(array: np.ndarray) -> list[FormatSpec]:
     """Every candidate of the automatic choice for ``array``, and the same on the ``fast`` layout.
 
@@ -131,36 +151,27 @@ def frontier_formats(array: np.ndarray) -> list[FormatSpec]:
     the ratio and read speed the choice only predicted (the frontier of the volume);
     the ``fast`` preset's layout shows what other blocks would give.
     """
-    from mlarray._autotune import automatic_choice
-    from mlarray.chunking import resolve_layout
-
-    fast = resolve_layout(array.shape, array.itemsize, block_budget=FAST_BLOCK_BUDGET)
-    choice = automatic_choice(
-        array,
-        patch=fast.patch_size,
-        mask=None,
-        requested_patch=[192] * array.ndim,
-        meta_mask=None,
-    )
+    choice, fast = default_choice(array)
     if choice is None:
         return []
     layouts = {"0.0.54": choice.reference.candidate.layout}
-    layouts["fast"] = dataclasses.replace(
-        layouts["0.0.54"], name="fast", chunks=fast.chunk_size, blocks=fast.block_size
-    )
+    layouts["fast"] = fast
     specs = []
     for trial in choice.trials:
         candidate = trial.candidate
         for name, layout in layouts.items():
+            cparams: dict[str, Any] = {
+                "codec": candidate.codec.name,
+                "clevel": candidate.clevel,
+                "filters": [FILTER_NAMES[candidate.filter]],
+            }
+            if candidate.split:
+                cparams["splitmode"] = "ALWAYS_SPLIT"
             options = {
                 "patch_size": None,
                 "chunk_size": list(layout.chunks),
                 "block_size": list(layout.blocks),
-                "cparams": {
-                    "codec": candidate.codec.name,
-                    "clevel": candidate.clevel,
-                    "filters": [FILTER_NAMES[candidate.filter]],
-                },
+                "cparams": cparams,
             }
             label = f"{FRONTIER_PREFIX}{candidate.key} on {name} blocks"
             specs.append(FormatSpec(label, "mlarray", "ours", ".mla", options, candidate=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plan import FRONTIER_PREFIX, OURS
-from targets import frontier_plot, target_table
+from targets import frontier_plot, frontier_table, target_table
 
 MIB = 1024 * 1024
 
@@ -41,6 +41,7 @@ FIGURES = (
     Figure("save_mbps", "save MB/s", True, 0),
     Figure("ratio", "ratio", True, 2),
     Figure("patch128_per_s", "128³/s", True, 0),
+    Figure("cpu128_per_s", "128³/CPU-s", True, 0),
     Figure("patch192_per_s", "192³/s", True, 0),
     Figure("load1_s", "load 1t s", False, 3),
     Figure("load2_s", "load 2t s", False, 3),
@@ -59,9 +60,10 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
     """Compute every figure from the raw results of all passes of one format.
 
     Args:
-        raw: Lists of per-pass results (``write_seconds``, ``sync_seconds``, ``patch_seconds``
-            per size, ``load_seconds`` per thread count, ``open_seconds``, ``extra_peak_kib``,
-            ``cold_seconds``, ``cold_read_bytes`` and ``choice_seconds``).
+        raw: Lists of per-pass results (``write_seconds``, ``sync_seconds``,
+            ``patch_seconds`` and ``patch_cpu_seconds`` per size, ``load_seconds`` per
+            thread count, ``open_seconds``, ``extra_peak_kib``, ``cold_seconds``,
+            ``cold_read_bytes`` and ``choice_seconds``).
         nbytes: Uncompressed size of the array.
         file_bytes: Size on disk of the format's file(s), if known.
 
@@ -74,6 +76,10 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
         label: _median([len(p) / sum(p) for p in passes if p])
         for label, passes in raw["patch_seconds"].items()
     }
+    cpu_rates = {
+        label: _median([len(p) / sum(p) for p in passes if p and sum(p) > 0])
+        for label, passes in raw.get("patch_cpu_seconds", {}).items()
+    }
     loads = {n: _median(v) for n, v in raw["load_seconds"].items()}
     opens = [s for per_pass in raw["open_seconds"] for s in per_pass]
     memory = raw["extra_peak_kib"]
@@ -85,6 +91,7 @@ def summarize(raw: dict[str, Any], nbytes: int, file_bytes: int | None) -> dict[
         "ratio": nbytes / file_bytes if file_bytes else None,
         "patch128_per_s": rates.get("128"),
         "patch192_per_s": rates.get("192"),
+        "cpu128_per_s": cpu_rates.get("128"),
         "load1_s": loads.get("1"),
         "load2_s": loads.get("2"),
         "open_ms": 1000 * statistics.median(opens) if opens else None,
@@ -167,12 +174,16 @@ def markdown(results: dict[str, Any]) -> str:
         f" ({'quick run' if meta['quick'] else 'full run'}, {meta['seconds']:.0f} s).",
         "Reproduce with `nox -s bench` (`nox -s bench -- --quick` for the short run).",
         "Each cell: the figure, then in parentheses its ratio to ours (ours = 1.00).",
-        "↑ higher is better, ↓ lower is better. Warm page cache, patch reads in one thread.",
+        "↑ higher is better, ↓ lower is better. Warm page cache, patch reads in one thread;",
+        "128³/CPU-s counts the reading process's CPU time instead of the clock (less",
+        "disturbed by other processes on a shared machine).",
         "Save includes an fsync. 1-patch MiB: peak RSS growth of a fresh process that opens"
         " the file and reads one 128³ patch (memory-mapped file pages it touches count).",
         "",
     ]
     lines += ["### Against mlarray 0.0.54, per volume", "", target_table(results), ""]
+    if frontier := frontier_table(results):
+        lines += ["### Frontier: ratio / 128³ reads per CPU-s, both x 0.0.54", "", frontier, ""]
     for name, dataset in results["datasets"].items():
         rows = _rows(dataset, with_ratio=True)
         width = len(rows[0])
@@ -228,6 +239,8 @@ def write_outputs(results: dict[str, Any], out: Path, markdown_path: Path | None
     out.mkdir(parents=True, exist_ok=True)
     text = "\n\n".join(text_table(n, d) for n, d in results["datasets"].items())
     text += "\n\nAgainst mlarray 0.0.54, per volume\n" + target_table(results)
+    if frontier := frontier_table(results):
+        text += "\n\nFrontier: ratio / 128³ reads per CPU-s, both x 0.0.54\n" + frontier
     (out / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / "latest.txt").write_text(text + "\n")
     plot(results, out / "latest.png")

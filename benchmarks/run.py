@@ -111,6 +111,7 @@ class FormatRun:
             "choice_seconds": [],
             "open_seconds": [],
             "patch_seconds": {},
+            "patch_cpu_seconds": {},
             "load_seconds": {},
             "extra_peak_kib": [],
             "cold_seconds": [],
@@ -126,7 +127,7 @@ class FormatRun:
         raw["choice_seconds"] += result.get("choice_seconds", [])
         if "open_seconds" in result:
             raw["open_seconds"].append(result["open_seconds"])
-        for key in ("patch_seconds", "load_seconds"):
+        for key in ("patch_seconds", "patch_cpu_seconds", "load_seconds"):
             for label, value in result.get(key, {}).items():
                 raw[key].setdefault(label, []).append(value)
         if "extra_peak_kib" in result:

@@ -7,7 +7,8 @@ the source ``.npy`` every read is checked against, plus the steps to run:
   for ours, the seconds of the automatic storage choice alone).
 - ``open``: ``{"count": n}``; header-only open latencies.
 - ``patches``: ``{"sizes": {label: {"shape": [...], "starts": [[...], ...]}},
-  "max_seconds": s}``; per-read latencies, each read compared with the source.
+  "max_seconds": s}``; per-read latencies and CPU seconds of this process (all its
+  threads), each read compared with the source.
 - ``load``: ``{"threads": [1, 2]}``; whole-volume load seconds per thread count
   (after an untimed load, the median of three).
 - ``cold``: ``{"shape": [...], "starts": [...], "max_seconds": s}``; for every patch,
@@ -123,19 +124,22 @@ def step_patches(
     """Read every listed patch through one handle; stop a size early past ``max_seconds``."""
     handle = adapter.open(path)
     out: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     try:
         for label, spec in sizes.items():
-            out[label] = []
+            out[label], cpu[label] = [], []
             for start in spec["starts"]:
                 box = to_slices(start, spec["shape"])
+                started = time.process_time()
                 seconds, patch = timed(partial(adapter.read_patch, handle, box))
+                cpu[label].append(time.process_time() - started)
                 check(patch, source[box], f"patch {label} at {start}")
                 out[label].append(seconds)
                 if sum(out[label]) > max_seconds and len(out[label]) >= 3:
                     break
     finally:
         adapter.close(handle)
-    return {"patch_seconds": out}
+    return {"patch_seconds": out, "patch_cpu_seconds": cpu}
 
 
 def step_load(

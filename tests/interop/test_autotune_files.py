@@ -6,11 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import blosc2
 import numpy as np
 import pytest
 
 from mlarray import MLArray
 from mlarray._autotune import RECORD_KEY
+from mlarray._autotune._choice import Candidate
 from mlarray._autotune._layouts import legacy_layout
 from mlarray_meta.format import read_frame
 from tests.interop.conftest import RunLegacy
@@ -26,6 +28,7 @@ SHAPES = [
     (5, 64, 64),
 ]
 PATCHES = [192, 128, 100, 64]
+LEGACY = {"patch": [192] * 3, "mask": [True] * 3}
 
 
 def test_the_reference_layout_is_0054s(run_legacy: RunLegacy) -> None:
@@ -42,31 +45,47 @@ def test_the_reference_layout_is_0054s(run_legacy: RunLegacy) -> None:
         assert (list(ours.chunks), list(ours.blocks)) == (chunks, blocks), (shape, itemsize, patch)
 
 
-def test_0054_reads_a_tuned_file(tmp_path: Path, run_legacy: RunLegacy) -> None:
+def test_0054_reads_tuned_files(tmp_path: Path, run_legacy: RunLegacy) -> None:
+    """The automatic choice's file, and one with its byte streams split (a candidate)."""
     rng = np.random.default_rng(11)
-    shape = (64, 192, 192)  # 4.5 MiB: tuned
-    values = (rng.normal(0, 30, shape) + np.linspace(-500, 500, 192)).astype(np.int16)
+    shape = (64, 256, 256)  # 8 MiB: tuned
+    values = (rng.normal(0, 30, shape) + np.linspace(-500, 500, 256)).astype(np.int16)
     values[:, :40] = -1024  # some air: uniform blocks
-    path = tmp_path / "tuned.mla"
-    MLArray(values, spacing=(2.0, 0.7, 0.7), meta={"kind": "tuned"}).save(path)
-    assert RECORD_KEY in read_frame(path).vlmeta
-    seen = run_legacy("legacy_read.py", tmp_path)["tuned"]
-    assert "error" not in seen, seen
-    for how in ("open", "load"):
-        view = seen[how]
-        assert view["shape"] == list(values.shape)
-        assert view["spacing"] == [2.0, 0.7, 0.7]
-        assert view["meta"]["source"] == {"data": {"kind": "tuned"}}
+    MLArray(values, spacing=(2.0, 0.7, 0.7), meta={"kind": "tuned"}).save(tmp_path / "tuned.mla")
+    assert RECORD_KEY in read_frame(tmp_path / "tuned.mla").vlmeta
+    split = Candidate(blosc2.Codec.LZ4HC, 8, "shuffle", legacy_layout(shape, 2, **LEGACY), True)
+    MLArray(
+        values,
+        spacing=(2.0, 0.7, 0.7),
+        meta={"kind": "tuned"},
+        patch_size=None,
+        chunk_size=split.layout.chunks,
+        block_size=split.layout.blocks,
+        cparams=split.cparams(2),
+    ).save(tmp_path / "split.mla")
+    assert (
+        blosc2.open(str(tmp_path / "split.mla")).cparams.splitmode == blosc2.SplitMode.ALWAYS_SPLIT
+    )
+    seen = run_legacy("legacy_read.py", tmp_path)
     digest = hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
-    assert seen["open"]["sha256"] == seen["load"]["sha256"] == digest
-    assert seen["open"]["meta"]["blosc2"] == MLArray.open(path).meta.blosc2.to_plain()
+    for name in ("tuned", "split"):
+        assert "error" not in seen[name], seen[name]
+        for how in ("open", "load"):
+            view = seen[name][how]
+            assert view["shape"] == list(values.shape)
+            assert view["spacing"] == [2.0, 0.7, 0.7]
+            assert view["meta"]["source"] == {"data": {"kind": "tuned"}}
+            assert view["sha256"] == digest
+        theirs = seen[name]["open"]["meta"]["blosc2"]
+        given = {key: value for key, value in theirs.items() if value is not None}
+        assert given == MLArray.open(tmp_path / f"{name}.mla").meta.blosc2.to_plain()
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_0054_edits_a_tuned_file_and_ours_reads_it(
     tmp_path: Path, run_legacy: RunLegacy, dtype: str
 ) -> None:
-    shape = (64, 256, 256)  # 4 MiB of uint8, 16 MiB of float32: tuned
+    shape = (128, 256, 256)  # 8 MiB of uint8, 32 MiB of float32: tuned
     values = (np.arange(np.prod(shape)) % 251).reshape(shape).astype(dtype)
     path = tmp_path / "edit.mla"
     MLArray(values, meta={"a": 1}).save(path)

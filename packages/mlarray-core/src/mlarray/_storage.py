@@ -16,7 +16,7 @@ is the only place that reads the storage arguments:
 * ``cparams``: Blosc2 compression parameters (a dict or ``blosc2.CParams``, laid
   over the ``"fast"`` preset), or a preset name: ``"fast"`` (LZ4 with shuffle, LZ4HC
   for one-byte data) or ``"compact"`` (smaller files, slower reads). None chooses
-  codec, filter and layout per array for arrays of 4 MiB or more (the automatic
+  codec, filter and layout per array for arrays of 8 MiB or more (the automatic
   choice, :mod:`mlarray._autotune`) and the ``"fast"`` preset otherwise.
 * ``dparams``: Blosc2 decompression parameters (one thread unless given).
 * ``compressed``: keep the array Blosc2-compressed in memory (True) or as a NumPy

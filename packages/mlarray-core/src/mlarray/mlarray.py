@@ -80,7 +80,7 @@ class MLArray(Constructors, SpatialProperties, ArrayAccess, Picklable):
         block_size: Explicit block size (only with ``patch_size=None``).
         cparams: Blosc2 compression parameters (a dict or ``blosc2.CParams``), or a
             preset name: ``"fast"`` (LZ4 with shuffle, LZ4HC for one-byte data) or
-            ``"compact"`` (smaller files, slower reads). If None, arrays of 4 MiB
+            ``"compact"`` (smaller files, slower reads). If None, arrays of 8 MiB
             or more get codec, filter and layout chosen for their values (read
             fastest at most 0.0.54's file size, recorded in the file); smaller
             ones the ``"fast"`` preset.

@@ -33,8 +33,9 @@ __all__ = [
     "write_record",
 ]
 
-MIN_TUNED_BYTES = 4 * 1024 * 1024
-"""Smaller arrays keep the ``fast`` preset: sampling would cost more than 10% of their save."""
+MIN_TUNED_BYTES = 8 * 1024 * 1024
+"""Smaller arrays keep the ``fast`` preset: sampling (at least four blocks per setting)
+would cost more than 10% of compressing them."""
 TUNED_KINDS = frozenset("biuf")
 """NumPy dtype kinds tuned: booleans, integers, floats."""
 

@@ -24,12 +24,15 @@ __all__ = ["RECORD_KEY", "RECORD_VERSION", "keep_record", "record_json", "write_
 
 RECORD_KEY = "mla_storage"
 """vlmeta key of the record."""
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+"""2: rows have a ``split`` column (byte streams compressed one by one), and
+``compressed_bytes`` and ``choice_ms`` say how many bytes the choice compressed and
+the predicted milliseconds that took."""
 RULE_SUMMARY = "fastest predicted read at least as compact as mlarray 0.0.54's default"
 """The rule in a few words (the whole of it: ``mlarray._autotune._choice.RULE``)."""
 
 
-COLUMNS = ("codec", "clevel", "filter", "ratio", "read_ms", "compress_ms")
+COLUMNS = ("codec", "clevel", "filter", "split", "ratio", "read_ms", "compress_ms")
 """The fields of each row of ``candidates`` in the record."""
 
 
@@ -39,7 +42,8 @@ def _row(trial: Trial) -> list[Any]:
         candidate.codec.name,
         candidate.clevel,
         candidate.filter,
-        round(trial.ratio, 3),
+        candidate.split,
+        round(trial.ratio, 4),
         round(1000 * trial.read_seconds, 3),
         round(1000 * trial.compress_seconds, 1),
     ]
@@ -63,6 +67,8 @@ def record_json(choice: StorageChoice) -> dict[str, Any]:
         },
         "patch": list(choice.patch),
         "sample_blocks": choice.sample_blocks,
+        "compressed_bytes": choice.compressed_bytes,
+        "choice_ms": round(1000 * choice.compress_seconds, 1),
         "columns": list(COLUMNS),
         "chosen": _row(choice.chosen),
         "reference": _row(choice.reference),
