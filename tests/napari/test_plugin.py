@@ -159,8 +159,9 @@ def test_opening_a_large_scan_reads_only_the_shown_slice(
     planes = {key[2] if isinstance(key[2], int) else key[2].start for key in keys}
     assert all(key[:2] == (slice(None), slice(None)) for key in keys)
     assert planes == {0, 255}
+    # Blosc2 decodes only the blocks a read touches: they are what is read, not whole
+    # chunks (how many chunks two planes cross depends on the layout chosen at save)
     assert len(blocks) < 0.10 * all_chunks * per_chunk
-    assert len(chunks) < 0.34 * all_chunks
 
 
 def touched(
