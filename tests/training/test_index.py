@@ -210,11 +210,28 @@ def test_a_damaged_mask_is_named(tmp_path: Path) -> None:
     middle = len(data) // 2
     data[middle : middle + 64] = b"\xff" * 64  # inside the compressed chunks
     path.write_bytes(bytes(data))
-    with pytest.raises(
-        FileFormatError, match=r"m\.mla: a chunk cannot be decompressed, the file is"
-    ):
+    with pytest.raises(FileFormatError, match=DAMAGED_CHUNK):
         build_index(path)
     assert path.read_bytes() == bytes(data)  # left as it was
+
+
+DAMAGED_CHUNK = (
+    r"m\.mla: chunk \d+ \(array region \[.*\]\) does not match its checksum, the file is damaged"
+)
+
+
+@pytest.mark.parametrize("offset", [-4000, -1000, 0, 1000, 4000])
+def test_one_flipped_bit_is_never_indexed(tmp_path: Path, offset: int) -> None:
+    """A flipped bit that Blosc2 may still decompress is caught by the chunk checksums."""
+    mask = np.zeros((40, 64, 64), np.uint8)
+    mask[5:30, 10:50, 12:60] = np.random.default_rng(3).integers(1, 3, (25, 40, 48))
+    path = save_mask(tmp_path / "m.mla", mask)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 + offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match=DAMAGED_CHUNK):
+        build_index(path)
+    assert path.read_bytes() == bytes(data)
 
 
 def test_cli(tmp_path: Path) -> None:

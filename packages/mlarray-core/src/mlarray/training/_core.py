@@ -18,7 +18,7 @@ from mlarray._index_store import (
     decode_index,
     encode_index,
 )
-from mlarray._integrity import chunk_checksums
+from mlarray._integrity import chunk_checksums, describe_chunk, record_problem
 from mlarray._opened import open_file
 from mlarray._paths import MLA_SUFFIX, check_mla_path
 from mlarray._staging import _process_alive as process_alive
@@ -35,11 +35,13 @@ __all__ = [
     "chunk_checksums",
     "chunks_fingerprint",
     "decode_index",
+    "describe_chunk",
     "edit_working_copy",
     "encode_index",
     "open_file",
     "process_alive",
     "read_file_header",
+    "record_problem",
     "set_raw_vlmeta",
 ]
 

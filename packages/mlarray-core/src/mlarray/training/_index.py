@@ -20,10 +20,12 @@ from mlarray.training._core import (
     chunk_checksums,
     chunks_fingerprint,
     decode_index,
+    describe_chunk,
     edit_working_copy,
     encode_index,
     open_file,
     read_file_header,
+    record_problem,
     set_raw_vlmeta,
 )
 from mlarray.training._foreground import SamplingRule, compute_index
@@ -50,6 +52,29 @@ def _fingerprint(array: Any, integrity: dict[str, Any] | None) -> bytes:
     return chunks_fingerprint(tuple(array.shape), array.dtype.str, crcs)
 
 
+def _verified_fingerprint(array: Any, integrity: dict[str, Any] | None, name: str) -> bytes:
+    """Fingerprint of a Blosc2 array's chunks, checked against its integrity record.
+
+    Raises:
+        FileFormatError: A chunk's stored bytes do not match the checksum recorded
+            for them: an index computed from them would describe damaged data.
+    """
+    try:
+        crcs = chunk_checksums(array)["chunks"]
+    except RuntimeError as exc:  # Blosc2 could not even fetch a chunk
+        raise _damaged(name, f"a chunk cannot be read ({exc})") from exc
+    if integrity is not None and record_problem(integrity, array) is None:
+        for number, (actual, expected) in enumerate(zip(crcs, integrity["chunks"], strict=True)):
+            if actual != expected:
+                where = describe_chunk(number, tuple(array.shape), tuple(array.chunks))
+                raise _damaged(name, f"{where} does not match its checksum")
+    return chunks_fingerprint(tuple(array.shape), array.dtype.str, crcs)
+
+
+def _damaged(name: str, problem: str) -> FileFormatError:
+    return FileFormatError(f"{name}: {problem}, the file is damaged; run 'mlarray verify' on it")
+
+
 def _store(array: Any, index: ForegroundIndex) -> None:
     set_raw_vlmeta(array, INDEX_KEY, encode_index(index))
 
@@ -57,16 +82,13 @@ def _store(array: Any, index: ForegroundIndex) -> None:
 def _compute_and_store(
     array: Any, integrity: dict[str, Any] | None, seed: int, rule: SamplingRule | None, name: str
 ) -> ForegroundIndex:
-    fingerprint = _fingerprint(array, integrity)
+    fingerprint = _verified_fingerprint(array, integrity, name)
     try:
         index = compute_index(array, seed=seed, rule=rule, fingerprint=fingerprint, source=name)
     except MLArrayError:
         raise
     except RuntimeError as exc:  # Blosc2 could not decompress a chunk
-        raise FileFormatError(
-            f"{name}: a chunk cannot be decompressed, the file is damaged ({exc}); "
-            "run 'mlarray verify' on it"
-        ) from exc
+        raise _damaged(name, f"a chunk cannot be decompressed ({exc})") from exc
     _store(array, index)
     return index
 
