@@ -62,10 +62,11 @@ IO_EXTRAS = "[dask,zarr]"
 # The NGFF library whose reader and spec models check our OME-Zarr output.
 ZARR_TEST_DEPS = ("ome-zarr>=0.12",)
 LEGACY_MLARRAY = "mlarray==0.0.54"
-# Remote reads (tests/remote): mlarray-core[remote] and an S3 server to read from.
+# Remote reads (tests/remote): mlarray-core[remote], an S3 server to read from, and
+# gs:// (gcsfs) with a Google Cloud Storage emulator.
 # aiobotocore's boto3 extra pins the boto3 matching its botocore: without it pip
 # may backtrack for many minutes between moto's boto3 and s3fs's aiobotocore.
-REMOTE_TEST_DEPS = ("moto[server]>=5.0", "aiobotocore[boto3]")
+REMOTE_TEST_DEPS = ("moto[server]>=5.0", "aiobotocore[boto3]", "gcsfs", "gcp-storage-emulator")
 PACKAGE_DATA = frozenset({"mlarray_io/napari/napari.yaml"})
 """Non-Python files the wheels ship: the npe2 manifest of our napari plugin."""
 # PyTorch's CPU wheel (pip finds it for Python 3.11 on these machines); named in the same
