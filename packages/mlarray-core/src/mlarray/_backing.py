@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
+from mlarray._array_facts import record_storage
 from mlarray._coerce import broadcast_to_selection
 from mlarray._file_metadata import write_file_metadata
 from mlarray._integrity import chunk_checksums
 from mlarray._patches import patch_boxes, read_patches
 from mlarray._storage import StoragePlan
-from mlarray._storage_record import record_storage
 from mlarray.errors import FileFormatError, MLArrayError, NoArrayError
 from mlarray.meta import Meta
 

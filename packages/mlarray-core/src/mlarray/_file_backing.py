@@ -16,19 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from mlarray._array_facts import record_header_facts, record_shape, record_storage
 from mlarray._backing import Backing
 from mlarray._file_metadata import metadata_edited
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import ChunkVerifier
 from mlarray._storage import StoragePlan
-from mlarray._storage_record import record_storage
 from mlarray.errors import FileFormatError, ReadOnlyError
 from mlarray.meta import Meta
-from mlarray_meta._base import managed_writes
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from mlarray._opened import OpenedFile
     from mlarray._remote import CacheArgument, RemoteFile, Url
 
@@ -85,13 +84,7 @@ class FileBacking(Backing):
     def record_header_facts(self) -> None:
         """Complete the header's metadata: the shape (files of other tools), the ``dparams``."""
         assert self.opened is not None
-        meta = self.meta
-        if meta._has_array.value:
-            with managed_writes():
-                if meta.spatial.shape is None:
-                    meta.spatial.shape = list(self.opened.header.shape)
-                if meta.blosc2.dparams != self.options.dparams:  # record what reads will use
-                    meta.blosc2.dparams = self.options.dparams
+        record_header_facts(self.meta, self.opened.header.shape, self.options.dparams)
 
     @property
     def array(self) -> Any:
@@ -123,7 +116,8 @@ class FileBacking(Backing):
         if self._pending:
             assert self.opened is not None
             return tuple(self.opened.header.shape) if self.meta._has_array.value else None
-        return super().shape
+        array = self._array  # (a copy-on-write copy has the same shape and dtype)
+        return None if array is None else tuple(array.shape)
 
     @property
     def dtype(self) -> np.dtype[Any] | None:
@@ -132,7 +126,8 @@ class FileBacking(Backing):
             assert self.opened is not None
             header = self.opened.header
             return parse_dtype(header.dtype) if self.meta._has_array.value else None
-        return super().dtype
+        array = self._array
+        return None if array is None else np.dtype(array.dtype)
 
     def plan(self, patch_size: Sequence[float] | None, dparams: dict[str, Any]) -> StoragePlan:
         """How the file's array is compressed (read from it once)."""
@@ -203,8 +198,7 @@ def fit_meta_to_array(
             f"shape {shape}"
         )
     if meta.spatial.shape is None:
-        with managed_writes():
-            meta.spatial.shape = shape
+        record_shape(meta, shape)
     recorded = (meta.blosc2.chunk_size, meta.blosc2.block_size, meta.blosc2.dparams)
     if recorded == (list(store.chunks), list(store.blocks), dparams):
         return None

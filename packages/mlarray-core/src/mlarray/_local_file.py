@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mlarray._array_facts import fit_patch_to_labels
 from mlarray._backing import Backing
 from mlarray._edit import EditSession
 from mlarray._file_backing import FileBacking, OpenOptions
@@ -29,7 +30,6 @@ from mlarray._memory import new_array
 from mlarray._opened import MappedFile, open_file
 from mlarray._paths import check_mla_path, check_writable
 from mlarray._storage import StoragePlan, StorageSpec
-from mlarray._storage_record import fit_patch_to_labels
 from mlarray.errors import MLArrayError, MLArrayFileError
 from mlarray.meta import Meta
 

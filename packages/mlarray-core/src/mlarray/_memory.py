@@ -15,15 +15,14 @@ from typing import Any
 import blosc2
 import numpy as np
 
+from mlarray._array_facts import record_new_array, record_storage
 from mlarray._backing import NO_ARRAY, Backing
 from mlarray._file_backing import fit_meta_to_array
 from mlarray._integrity import ChunkVerifier
 from mlarray._limits import creation_errors
 from mlarray._opened import load_checked
 from mlarray._storage import StoragePlan, StorageSpec
-from mlarray._storage_record import record_storage
 from mlarray.meta import Meta
-from mlarray_meta._base import managed_writes
 
 __all__ = [
     "Blosc2Backing",
@@ -143,9 +142,7 @@ def new_array(
     Returns:
         The array made and its plan.
     """
-    with managed_writes():
-        meta.spatial.shape = list(shape)
-        meta._has_array.set(True)
+    record_new_array(meta, shape)
     plan = spec.plan(meta, shape, dtype, values=values)
     how = f", chunks {plan.chunk_size}, codec {plan.codec}" if spec.compressed else ""
     with creation_errors(shape, dtype, how):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import blosc2
 import numpy as np
 
+from mlarray._array_facts import clear_storage, fit_patch_to_labels, keep_array_facts
 from mlarray._backing import NO_ARRAY, Backing
 from mlarray._coerce import as_ndarray, coerce_meta
 from mlarray._constructors import Constructors
@@ -25,10 +26,8 @@ from mlarray._paths import (
 from mlarray._spatial_properties import SpatialProperties, apply_explicit
 from mlarray._staging import atomic_write
 from mlarray._storage import StorageSpec
-from mlarray._storage_record import fit_patch_to_labels
 from mlarray.errors import ArgumentTypeError, MLArrayFileError, ReadOnlyFieldError
 from mlarray.meta import AxisLabel, Meta
-from mlarray_meta._base import managed_writes
 from mlarray_meta.meta import meta_from_file
 
 if TYPE_CHECKING:
@@ -109,8 +108,7 @@ class MLArray(Constructors, FileConstructors, SpatialProperties):
             )
             if meta is not None:  # the fields that meta sets win, the file fills the others
                 explicit = coerce_meta(meta)
-                with managed_writes():  # the file's shape and layout describe its array
-                    explicit.copy_from(self.meta)
+                keep_array_facts(explicit, self.meta)  # the file's shape and layout stay
                 self._meta = explicit
         else:
             self._init_state(coerce_meta(meta), spec)
@@ -287,8 +285,7 @@ class MLArray(Constructors, FileConstructors, SpatialProperties):
         plan = backing.plan(self.meta.blosc2.patch_size, self._spec.dparams)  # to compress on save
         self._detach()
         self._backing = NumpyBacking(array, plan)
-        with managed_writes():
-            self.meta.blosc2.reset()
+        clear_storage(self.meta)
 
     def _detach(self) -> None:
         """Become an in-memory object: let go of the file (an edit not stored is discarded)."""
