@@ -55,10 +55,14 @@ class Backing(ABC):
     reads here go to :attr:`array`, checked by :attr:`verifier` when there is one.
 
     Attributes:
+        shape: The array's shape (fixed for a backing's life); None without array.
+        dtype: The array's dtype; None without array.
         location: The file the array comes from (a path or URL); None in memory.
         verifier: The checks of chunks read (``open(verify=True)``), or None.
     """
 
+    shape: tuple[int, ...] | None = None
+    dtype: np.dtype[Any] | None = None
     location: Path | Url | None = None
     verifier: ChunkVerifier | None = None
 
@@ -66,18 +70,6 @@ class Backing(ABC):
     @abstractmethod
     def array(self) -> Any:
         """The NumPy, Blosc2 or remote array reads go to; None when there is none."""
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        """The array's shape; None without array."""
-        array = self.array
-        return None if array is None else tuple(array.shape)
-
-    @property
-    def dtype(self) -> np.dtype[Any] | None:
-        """The array's dtype; None without array."""
-        array = self.array
-        return None if array is None else np.dtype(array.dtype)
 
     @property
     def edits(self) -> bool:

@@ -11,12 +11,9 @@ remote files in :mod:`mlarray._remote._backing`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlarray._array_facts import record_header_facts, record_shape, record_storage
 from mlarray._backing import Backing
@@ -34,8 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["FileBacking", "OpenOptions", "fit_meta_to_array"]
 
 
-@dataclasses.dataclass(frozen=True)
-class OpenOptions:
+class OpenOptions(NamedTuple):
     """The arguments of ``MLArray.open`` (or ``create``) that say how a file is read.
 
     Attributes:
@@ -79,6 +75,9 @@ class FileBacking(Backing):
         self.options = options
         self._array: Any = None
         self._pending = opened is not None  # the header is read, the array not attached
+        if opened is not None and meta._has_array.value:
+            self.shape = tuple(opened.header.shape)
+            self.dtype = parse_dtype(opened.header.dtype)
         self._plan: StoragePlan | None = None
 
     def record_header_facts(self) -> None:
@@ -102,32 +101,16 @@ class FileBacking(Backing):
         """
         self._pending = False
         assert self.opened is not None
+        shape, dtype = self.shape, self.dtype
+        self.shape = self.dtype = None  # until attached: no array if this fails
         store = self.opened.array(self.options.dparams)
         if not self.meta._has_array.value:
             return
         self._plan = fit_meta_to_array(self.location, self.meta, store, self.options.dparams)
         self._array = store
+        self.shape, self.dtype = shape, dtype
         if self.options.verify:
             self.verifier = ChunkVerifier.for_file(self.location, store, self.opened.header.mapping)
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        """The array's shape, from the header until the array is attached."""
-        if self._pending:
-            assert self.opened is not None
-            return tuple(self.opened.header.shape) if self.meta._has_array.value else None
-        array = self._array  # (a copy-on-write copy has the same shape and dtype)
-        return None if array is None else tuple(array.shape)
-
-    @property
-    def dtype(self) -> np.dtype[Any] | None:
-        """The array's dtype, from the header until the array is attached."""
-        if self._pending:
-            assert self.opened is not None
-            header = self.opened.header
-            return parse_dtype(header.dtype) if self.meta._has_array.value else None
-        array = self._array
-        return None if array is None else np.dtype(array.dtype)
 
     def plan(self, patch_size: Sequence[float] | None, dparams: dict[str, Any]) -> StoragePlan:
         """How the file's array is compressed (read from it once)."""

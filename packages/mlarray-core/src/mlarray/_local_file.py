@@ -106,6 +106,7 @@ class EditedFile(LocalFile):
         backing = cls.__new__(cls)
         FileBacking.__init__(backing, path, None, **options)
         backing.session, backing._array, backing._plan = session, store, plan
+        backing.shape, backing.dtype = tuple(store.shape), np.dtype(store.dtype)
         return backing
 
     @property

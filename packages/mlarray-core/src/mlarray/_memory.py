@@ -42,6 +42,7 @@ class NumpyBacking(Backing):
     def __init__(self, array: np.ndarray[Any, Any], plan: StoragePlan) -> None:
         self._array = array
         self._plan = plan
+        self.shape, self.dtype = array.shape, array.dtype
 
     @property
     def array(self) -> np.ndarray[Any, Any]:
@@ -78,6 +79,7 @@ class Blosc2Backing(Backing):
     def __init__(self, array: Any, plan: StoragePlan | None) -> None:
         self._array = array
         self._plan = plan
+        self.shape, self.dtype = tuple(array.shape), np.dtype(array.dtype)
 
     @property
     def array(self) -> Any:
