@@ -94,17 +94,26 @@ class EditedFile(LocalFile):
     working copy (:meth:`~mlarray._edit.EditSession.working_copy`).
     """
 
-    def __init__(self, location: Path, opened: MappedFile, **options: Any) -> None:
-        super().__init__(location, opened, **options)
-        self.session: EditSession | None = EditSession.of(location, opened, self.meta)
+    def __init__(
+        self, location: Path, opened: MappedFile, *, meta: Meta, options: OpenOptions
+    ) -> None:
+        super().__init__(location, opened, meta=meta, options=options)
+        self.session: EditSession | None = EditSession.of(location, opened, meta)
 
     @classmethod
     def creating(
-        cls, path: Path, session: EditSession, store: Any, plan: StoragePlan, **options: Any
+        cls,
+        path: Path,
+        session: EditSession,
+        store: Any,
+        plan: StoragePlan,
+        *,
+        meta: Meta,
+        options: OpenOptions,
     ) -> EditedFile:
         """The backing of a file being created: ``session`` made ``store`` as ``plan`` says."""
         backing = cls.__new__(cls)
-        FileBacking.__init__(backing, path, None, **options)
+        FileBacking.__init__(backing, path, None, meta=meta, options=options)
         backing.session, backing._array, backing._plan = session, store, plan
         backing.shape, backing.dtype = tuple(store.shape), np.dtype(store.dtype)
         return backing
