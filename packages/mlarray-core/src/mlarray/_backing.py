@@ -2,23 +2,12 @@
 
 An MLArray is its metadata plus one :class:`Backing`; the backing's type is the
 state the MLArray is in, and its methods are how that state reads, writes, saves,
-closes and pickles:
-
-=====================================  ======================  ========================
-state                                  backing                 module
-=====================================  ======================  ========================
-metadata only (or closed)              :class:`NoArray`        ``_backing.py``
-NumPy in memory (``compressed=False``) ``NumpyBacking``        ``_memory.py``
-Blosc2 in memory                       ``Blosc2Backing``       ``_memory.py``
-Blosc2 reading a loaded file's bytes   ``LoadedBacking``       ``_memory.py``
-local file, read-only                  ``ReadOnlyFile``        ``_local_file.py``
-local file, copy-on-write              ``CopyOnWriteFile``     ``_local_file.py``
-local file, writable (an edit)         ``EditedFile``          ``_local_file.py``
-remote file (``open(url)``)            ``RemoteBacking``       ``_remote/_backing.py``
-=====================================  ======================  ========================
-
-What every file backing shares (the header read at ``open``, the array attached
-on first use, the chunk checks of ``verify=True``) is :class:`~mlarray._file_backing.FileBacking`.
+closes and pickles. The kinds: :class:`NoArray` here (metadata only, or closed);
+NumPy and Blosc2 arrays in memory in :mod:`mlarray._memory`; local files in
+:mod:`mlarray._local_file` and remote ones in :mod:`mlarray._remote._backing`,
+both built on :class:`~mlarray._file_backing.FileBacking` (the header read at
+``open``, the array attached on first use, the chunk checks of ``verify=True``).
+``docs/architecture.md`` tabulates state, backing type and module (tests pin it).
 """
 
 from __future__ import annotations
