@@ -280,3 +280,60 @@ def test_output_to_a_closed_pipe_ends_quietly(files: dict[str, Path]) -> None:
         os.close(write_end)
     assert result.returncode == 141  # 128 + SIGPIPE, as for other commands in a pipe
     assert result.stderr == ""
+
+
+def test_ctrl_c_after_the_command_finished_changes_nothing(files: dict[str, Path]) -> None:
+    """A Ctrl-C that lands while the interpreter shuts down: status 0, no traceback."""
+    script = (
+        "import os, signal, sys; from mlarray.cli import main; status = main(); "
+        "os.kill(os.getpid(), signal.SIGINT); sys.exit(status)"
+    )
+    result = _run("-c", script, "header", str(files["good"]))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "PatientID" in result.stdout
+
+
+def test_main_called_from_python_restores_the_sigint_handler(files: dict[str, Path]) -> None:
+    from mlarray.cli import main
+
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["header", str(files["good"])]) == 0
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_only_the_first_ctrl_c_interrupts(tmp_path: Path) -> None:
+    """A second Ctrl-C while the command cleans up after the first is ignored."""
+    plugins = tmp_path / "plugins"
+    info = plugins / "sleepy_plugin-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sleepy-plugin\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[mlarray.commands]\nsleepy = sleepy:register\n")
+    (plugins / "sleepy.py").write_text(
+        "import os, pathlib, signal, time\n"
+        "def register(subcommands):\n"
+        "    subcommands.add_parser('sleepy').set_defaults(func=run)\n"
+        "def run(arguments):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C\n"
+        "        time.sleep(60)\n"
+        "    finally:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)  # pressed again during the clean-up\n"
+        "        pathlib.Path('cleaned').touch()\n"
+        "    return 0\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mlarray", "sleepy"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), *sys.path])},
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        130,
+        "",
+        "mlarray sleepy: interrupted\n",
+    )
+    assert (tmp_path / "cleaned").exists()

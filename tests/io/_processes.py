@@ -80,6 +80,56 @@ def running(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
+def _group(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(children(current))
+    return found
+
+
+def _stopped_or_gone(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is None or fields[0] in "TtZX"
+
+
+def start_stopped_at(
+    args: tuple[str | os.PathLike[str], ...],
+    moment: Callable[[subprocess.Popen[str]], object],
+    what: str,
+    *,
+    attempts: int = 3,
+) -> subprocess.Popen[str]:
+    """Start ``mlarray ARGS`` and stop its process group (SIGSTOP) at ``moment``.
+
+    Polls ``moment(process)``; when it holds, stops the group, waits until every
+    process of it has stopped, and checks ``moment`` again now that nothing moves.
+    If the command went past the moment in between, the group resumes and polling
+    goes on; if it ended before the moment, a new one is started (at most
+    ``attempts`` times: a machine too loaded to catch the moment is not a failure
+    of the code under test, but a moment never reached is). The caller sends its
+    signal, then resumes the group with ``os.killpg(process.pid, signal.SIGCONT)``.
+    """
+    for _ in range(attempts):
+        process = start_mlarray(*args)
+        deadline = time.monotonic() + HANG_GUARD
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {what} after {HANG_GUARD} s")
+            if moment(process):
+                os.killpg(process.pid, signal.SIGSTOP)
+                while not all(map(_stopped_or_gone, _group(process.pid))):
+                    time.sleep(0.001)
+                if moment(process):
+                    return process
+                os.killpg(process.pid, signal.SIGCONT)
+            time.sleep(0.005)
+        process.communicate()
+    pytest.fail(f"{attempts} runs of mlarray {args} ended before {what}")
+
+
 def wait_until_gone(pids: list[int]) -> None:
     """Poll until none of ``pids`` runs; fail with those left after the hang guard."""
     deadline = time.monotonic() + HANG_GUARD

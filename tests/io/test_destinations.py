@@ -23,7 +23,7 @@ from mlarray.cli import main
 from mlarray_io.cli import SUMMARY_NAME
 from tests.io._conversion import write_nifti
 from tests.io._processes import hidden
-from tests.reliability._small_disk import small_disk
+from tests.reliability._small_disk import cannot_mount, small_disk
 
 NO_SPACE = os.strerror(errno.ENOSPC)
 READ_ONLY = os.strerror(errno.EROFS)
@@ -49,9 +49,11 @@ def _fill(folder: Path) -> None:
 
 
 def _read_only(mount: Path) -> None:
-    done = subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=False)
+    done = subprocess.run(
+        ["mount", "-o", "remount,ro", str(mount)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
-        pytest.skip("cannot remount a tmpfs read-only here")
+        cannot_mount("a tmpfs read-only", done.stderr.strip())
 
 
 def _convert(*args: str | Path) -> int:

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
@@ -28,8 +29,7 @@ from tests.io._processes import (
     converting,
     handles_sigint,
     hidden,
-    start_mlarray,
-    wait_for,
+    start_stopped_at,
     wait_until_gone,
     workers,
 )
@@ -72,41 +72,58 @@ def _assert_only_complete_outputs(out: Path) -> None:
         assert verify_file(output).ok, output
 
 
+def _starting(process: subprocess.Popen[str]) -> bool:
+    """Both workers started and convert handling Ctrl-C again (the pool ignores it
+    in the milliseconds in which it starts a worker)."""
+    return len(workers(process.pid)) == 2 and handles_sigint(process.pid)
+
+
+def _converting_into(out: Path) -> Callable[[subprocess.Popen[str]], bool]:
+    """A worker writing an output into ``out`` now, and convert handling Ctrl-C."""
+    return lambda process: bool(converting(out)) and handles_sigint(process.pid)
+
+
+def _ctrl_c(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Ctrl-C in a terminal (SIGINT to the group) to a stopped group; what it printed."""
+    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, signal.SIGCONT)
+    stdout, stderr = process.communicate(timeout=HANG_GUARD)
+    return process.returncode, stdout, stderr
+
+
 @pytest.mark.parametrize("moment", ["workers starting", "workers converting"])
 def test_ctrl_c_during_a_dataset_is_one_line_and_status_130(
     dataset: Path, tmp_path: Path, moment: str
 ) -> None:
     out = tmp_path / "out"
-    process = start_mlarray("convert", dataset, out, "--workers", "2", "--no-progress")
-    if moment == "workers starting":
-        wait_for(lambda: len(workers(process.pid)) == 2, "two worker processes", process)
-    else:
-        wait_for(lambda: _busy(out), "an output being written", process)
-    # Not in the milliseconds in which the pool starts a worker (it ignores Ctrl-C then)
-    wait_for(lambda: handles_sigint(process.pid), "convert handling Ctrl-C", process)
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    stdout, stderr = process.communicate(timeout=HANG_GUARD)
-    assert (process.returncode, stdout, stderr) == (130, "", "mlarray convert: interrupted\n")
+    args = ("convert", dataset, out, "--workers", "2", "--no-progress")
+    when = _starting if moment == "workers starting" else _converting_into(out)
+    process = start_stopped_at(args, when, moment)
+    assert _ctrl_c(process) == (130, "", "mlarray convert: interrupted\n")
     _assert_only_complete_outputs(out)
+
+
+def _writing(folder: Path, target: Path) -> Callable[[subprocess.Popen[str]], bool]:
+    """A single-file conversion writing ``target`` (staged in ``folder``) now."""
+    return lambda process: bool(hidden(folder)) and not target.exists()
 
 
 def test_ctrl_c_during_one_image_is_one_line_and_status_130(tmp_path: Path) -> None:
     source, target = tmp_path / "scan.mla", tmp_path / "scan.nii.gz"
     MLArray(volume(0, LARGE_SHAPE)).save(source)  # gzip keeps it busy for a while
-    process = start_mlarray("convert", source, target)
-    wait_for(lambda: hidden(tmp_path), "a staging folder", process)
-    os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=HANG_GUARD)
-    assert (process.returncode, stdout, stderr) == (130, "", "mlarray convert: interrupted\n")
+    process = start_stopped_at(("convert", source, target), _writing(tmp_path, target), "writing")
+    assert _ctrl_c(process) == (130, "", "mlarray convert: interrupted\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["scan.mla"]
 
 
 def test_workers_end_when_convert_is_killed(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    process = start_mlarray("convert", dataset, out, "--workers", "2", "--no-progress")
-    wait_for(lambda: len(workers(process.pid)) == 2 and _busy(out), "busy workers", process)
+    args = ("convert", dataset, out, "--workers", "2", "--no-progress")
+    process = start_stopped_at(args, _converting_into(out), "busy workers")
     started = children(process.pid)  # the workers and multiprocessing's resource tracker
+    assert len(workers(process.pid)) == 2
     process.kill()
+    os.killpg(process.pid, signal.SIGCONT)
     process.communicate(timeout=HANG_GUARD)
     wait_until_gone(started)
     _assert_only_complete_outputs(out)
@@ -116,9 +133,10 @@ def test_a_worker_killed_mid_image_fails_that_image_only(
     large_dataset: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    process = start_mlarray("convert", large_dataset, out, "--workers", "2", "--no-progress")
-    wait_for(lambda: converting(out), "a worker writing an output", process)
+    args = ("convert", large_dataset, out, "--workers", "2", "--no-progress")
+    process = start_stopped_at(args, _converting_into(out), "a worker writing an output")
     os.kill(converting(out)[0], signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGCONT)
     stdout, stderr = process.communicate(timeout=HANG_GUARD)
     assert process.returncode == 1, stderr
     expected = f"converted {IMAGES - 1} (new: {IMAGES - 1}), skipped 0, failed 1 "
@@ -133,9 +151,9 @@ def test_a_rerun_removes_staging_folders_that_killed_conversions_left(tmp_path: 
     data = volume(0, (96, 96, 96))
     source, target = tmp_path / "scan.mla", tmp_path / "scan.nii.gz"
     MLArray(data).save(source)
-    process = start_mlarray("convert", source, target)
-    wait_for(lambda: hidden(tmp_path), "a staging folder", process)
+    process = start_stopped_at(("convert", source, target), _writing(tmp_path, target), "writing")
     process.kill()
+    os.killpg(process.pid, signal.SIGCONT)
     process.communicate(timeout=HANG_GUARD)
     (litter,) = hidden(tmp_path)
     host, dead = socket.gethostname(), process.pid

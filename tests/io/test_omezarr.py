@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from mlarray_io.errors import (
 )
 from tests.io._conversion import run_mlarray
 from tests.io._images import ct_volume, oblique_affine, probe_indices, world
+from tests.reliability._small_disk import tmpfs
 
 ome_io = pytest.importorskip("ome_zarr.io", reason="needs mlarray-io[zarr]")
 ome_reader = pytest.importorskip("ome_zarr.reader", reason="needs mlarray-io[zarr]")
@@ -266,14 +266,7 @@ def test_cli_levels_must_be_positive(tmp_path: Path) -> None:
 
 def test_a_full_disk_leaves_the_old_image(tmp_path: Path) -> None:
     """A write that fails midway (ENOSPC on a real 1 MiB tmpfs) keeps the previous image."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", 1) as disk:
         target = disk / "ct.ome.zarr"
         to_ome_zarr(MLArray(ct_volume((8, 8, 8))), target)
         big = np.random.default_rng(3).random((64, 64, 64))  # 2 MiB of incompressible data
@@ -282,5 +275,3 @@ def test_a_full_disk_leaves_the_old_image(tmp_path: Path) -> None:
         np.testing.assert_array_equal(from_ome_zarr(target).to_numpy(), ct_volume((8, 8, 8)))
         assert [p.name for p in disk.iterdir()] == ["ct.ome.zarr"]
         assert json.loads((target / "zarr.json").read_text())["attributes"]["ome"]["version"]
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)

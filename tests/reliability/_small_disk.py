@@ -2,12 +2,14 @@
 
 ``RLIMIT_FSIZE`` does not reproduce a full disk for memory-mapped writes (the
 kernel fails the page fault with SIGBUS only when the file system has no room),
-so the full-disk tests mount one. Both need root (CI runs as root); without it
-the tests are skipped.
+so the full-disk tests mount one. Both need root: without it the tests are
+skipped, but as root (CI runs as root) a mount that fails fails the test, so that
+a broken environment never passes as a green run.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +27,32 @@ def _run(*command: str) -> str | None:
         return None
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def cannot_mount(what: str, detail: str = "") -> None:
+    """Skip the test without root; fail it as root, where mounting must work."""
+    reason = f"cannot mount {what} here" + (f": {detail}" if detail else "")
+    if os.geteuid() == 0:
+        pytest.fail(f"{reason} (running as root, so the environment is broken)")
+    pytest.skip(f"{reason} (needs root)")
+
+
+@contextmanager
+def tmpfs(folder: Path, size_mib: int) -> Iterator[Path]:
+    """Mount a tmpfs of ``size_mib`` MiB on ``folder`` (made if missing) while in the block."""
+    folder.mkdir(exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        cannot_mount("a tmpfs", mounted.stderr.strip())
+    try:
+        yield folder
+    finally:
+        _run("umount", str(folder))
 
 
 @contextmanager
@@ -52,16 +80,12 @@ def small_disk(parent: Path, kind: str) -> Iterator[Path]:
         kind: ``"tmpfs"`` or ``"ext2"`` (on a loop device).
     """
     folder = parent / "small-disk"
-    folder.mkdir()
     if kind == "tmpfs":
-        if _run("mount", "-t", "tmpfs", "-o", f"size={SIZE_MIB}m", "tmpfs", str(folder)) is None:
-            pytest.skip("cannot mount a tmpfs here (needs root)")
-        try:
+        with tmpfs(folder, SIZE_MIB):
             yield folder
-        finally:
-            _run("umount", str(folder))
         return
+    folder.mkdir()
     with _loop_device(parent / "small-disk.img", folder) as mounted:
         if not mounted:
-            pytest.skip("cannot mount an ext2 loop device here (needs root and /dev/loop*)")
+            cannot_mount("an ext2 loop device", "losetup, mkfs.ext2 or mount failed")
         yield folder

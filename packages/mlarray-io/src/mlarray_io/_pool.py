@@ -88,18 +88,19 @@ def _watch_parent() -> None:
 def _serve(function: Callable[[Item], Result], connection: Connection) -> None:
     """A worker's life: ask for an item, run ``function`` on it, send back the result.
 
-    It ends when told to, when the parent is gone, or on SIGTERM (what was under
-    way unwinds first), with :func:`os._exit`: nothing is left to clean up, and
-    the interpreter's own teardown takes a second or more with these libraries.
+    It ends when told to, when the parent is gone or has closed its end of the
+    pipe (stopping the pool closes it before SIGTERM reaches the worker), or on
+    SIGTERM (what was under way unwinds first), with :func:`os._exit`: nothing is
+    left to clean up, and the interpreter's own teardown takes a second or more
+    with these libraries.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored since its start; the parent handles it
     signal.signal(signal.SIGTERM, _stop)
     _watch_parent()
     try:
-        connection.send(_READY)
-        while (item := _next(connection)) is not None:
-            connection.send(function(item))
-        status = 0
+        status = 0 if _send(connection, _READY) else _STOPPED
+        while status == 0 and (item := _next(connection)) is not None:
+            status = 0 if _send(connection, function(item)) else _STOPPED
     except SystemExit as stopped:
         status = stopped.code if isinstance(stopped.code, int) else _STOPPED
     sys.stdout.flush()
@@ -107,11 +108,20 @@ def _serve(function: Callable[[Item], Result], connection: Connection) -> None:
     os._exit(status)
 
 
+def _send(connection: Connection, message: Any) -> bool:
+    """Send ``message`` to the parent; False if it closed the pipe (it stops the pool)."""
+    try:
+        connection.send(message)
+    except OSError:
+        return False
+    return True
+
+
 def _next(connection: Connection) -> Any:
     """The next item the parent sends; None when it has no more or is gone."""
     try:
         return connection.recv()
-    except EOFError:
+    except (EOFError, OSError):
         return None
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -82,13 +85,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     one line (status 130), and a reader of the output that went away (``| head``)
     ends the command quietly (status 141, as if killed by SIGPIPE). Usage errors
     exit with status 2 (argparse). The statuses are listed in docs/cli.md.
+
+    Only the first Ctrl-C interrupts; once the command has finished, Ctrl-C is
+    ignored. Run as the ``mlarray`` program (``argv`` None) it stays ignored, so
+    that a Ctrl-C while the interpreter shuts down cannot turn a finished command
+    into a traceback or a death by signal; called with ``argv`` from Python, the
+    caller's SIGINT handler is restored.
     """
+    with _interrupted_once(restore=argv is not None):
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     command = "mlarray"
     try:
-        arguments = build_parser().parse_args(argv)
-        command = f"mlarray {arguments.command}"
-        status: int = arguments.func(arguments)
-        sys.stdout.flush()  # a broken pipe shows here, not at interpreter exit
+        try:
+            arguments = build_parser().parse_args(argv)
+            command = f"mlarray {arguments.command}"
+            status: int = arguments.func(arguments)
+            sys.stdout.flush()  # a broken pipe shows here, not at interpreter exit
+        finally:
+            _ignore_sigint()  # finished: a Ctrl-C from now on changes nothing
     except MLArrayError as exc:
         print(f"{command}: error: {exc}", file=sys.stderr)
         return FAILED
@@ -101,6 +118,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
     return status
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _ignore_sigint() -> None:
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C: ignore any further one, then interrupt the command."""
+    _ignore_sigint()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _interrupted_once(*, restore: bool) -> Iterator[None]:
+    """Make Ctrl-C raise KeyboardInterrupt once; afterwards restore the handler if asked.
+
+    Outside the main thread signals cannot be handled, and nothing changes.
+    """
+    if not _in_main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield  # not ours to handle (a thread, or a caller that ignores Ctrl-C)
+        return
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        if restore:
+            signal.signal(signal.SIGINT, previous)
 
 
 def header_main(argv: Sequence[str] | None = None) -> int:
