@@ -116,7 +116,7 @@ def test_patch_size_records_the_request_unclipped(
     data = np.zeros(shape, np.float32)
     image = MLArray(data, **kwargs)  # type: ignore[arg-type]
     assert image.meta.blosc2.patch_size == recorded
-    store = image._store
+    store = image._backing.array
     assert (image.meta.blosc2.chunk_size, image.meta.blosc2.block_size) == (
         list(store.chunks),
         list(store.blocks),

@@ -35,7 +35,7 @@ def test_read_only_file_pickles_as_its_path_and_reopens(tmp_path: Path) -> None:
 def test_in_memory_arrays_pickle_their_data(tmp_path: Path, compressed: bool) -> None:
     image = MLArray(_volume(), origin=(5.0, 6.0, 7.0), compressed=compressed)
     clone = pickle.loads(pickle.dumps(image))
-    assert type(clone._store) is type(image._store)
+    assert type(clone._backing.array) is type(image._backing.array)
     assert clone.origin == [5.0, 6.0, 7.0]
     assert clone.meta.blosc2 == image.meta.blosc2
     np.testing.assert_array_equal(clone.to_numpy(), _volume())

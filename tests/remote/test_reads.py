@@ -86,8 +86,8 @@ def test_a_verified_open_checks_every_chunk_it_reads(
 ) -> None:
     image = MLArray.open(f"{http.url}/small.mla", verify=True)
     np.testing.assert_array_equal(image[3:17, 5:25], local("small.mla")[3:17, 5:25])
-    assert image._verifier is not None
-    assert image._verifier._checked  # the chunks read were checked against their checksums
+    assert image._backing.verifier is not None
+    assert image._backing.verifier._checked  # the chunks read were checked against their checksums
 
 
 def test_remote_files_are_read_only(http: RangeServer) -> None:

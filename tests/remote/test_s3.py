@@ -54,6 +54,6 @@ def test_an_object_replaced_after_open_fails_the_next_read(
     image = MLArray.open(f"s3://{BUCKET}/changing.mla", storage_options=s3.options)
     modified = local("small.mla").to_numpy()
     modified[0, 0, 0] += 1
-    fs.pipe_file(f"{BUCKET}/changing.mla", MLArray(modified)._store.to_cframe())
+    fs.pipe_file(f"{BUCKET}/changing.mla", MLArray(modified)._backing.array.to_cframe())
     with pytest.raises(RemoteFileChangedError, match=r"changing\.mla: the file changed"):
         image.to_numpy()

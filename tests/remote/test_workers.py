@@ -26,7 +26,7 @@ def test_a_pickled_remote_array_reopens_with_its_options(
     image = MLArray.open(f"{http.url}/small.mla", cache=BlockCache(tmp_path, max_bytes=2**20))
     copy = pickle.loads(pickle.dumps(image))
     assert copy.filepath == image.filepath
-    assert copy._file.opened.cache.directory == tmp_path
+    assert copy._backing.opened.cache.directory == tmp_path
     np.testing.assert_array_equal(copy.to_numpy(), local("small.mla").to_numpy())
 
 

@@ -6,18 +6,23 @@ never holds it uncompressed in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import blosc2
 import numpy as np
 
+from mlarray import chunking
+from mlarray._coerce import coerce_meta
+from mlarray._memory import in_memory, new_array, of_values
 from mlarray._storage import StorageSpec
 from mlarray.errors import ArgumentTypeError, ArgumentValueError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import DTypeLike
 
+    from mlarray._backing import Backing
     from mlarray._storage import StoragePlan
     from mlarray.meta import Meta
 
@@ -61,21 +66,12 @@ def _reshaped(values: np.ndarray[Any, Any], shape: Any, c_order: bool, what: str
 
 
 class Constructors:
-    """Mixin with the array-creation classmethods of MLArray."""
+    """The array-creation classmethods of MLArray; they reach it only through ``_of``."""
 
-    @classmethod
-    def _made(
-        cls: type[M],
-        shape: tuple[int, ...],
-        dtype: np.dtype[Any],
-        produce: Callable[[StoragePlan | None], Any],
-        meta: Meta | dict[str, Any] | None,
-        spec: StorageSpec,
-    ) -> M:
-        image = cls(meta=meta)  # type: ignore[call-arg]
-        image._spec = spec  # type: ignore[attr-defined]
-        image._attach_new(shape, dtype, produce)  # type: ignore[attr-defined]
-        return image
+    if TYPE_CHECKING:  # MLArray._of
+
+        @classmethod
+        def _of(cls: type[M], meta: Meta, spec: StorageSpec, backing: Backing) -> M: ...
 
     @classmethod
     def _filled(
@@ -93,14 +89,27 @@ class Constructors:
                 return blosc2.empty(shape_tuple, dtype=np_dtype, **plan.storage_kwargs())
             return blosc2.full(shape_tuple, fill, dtype=np_dtype, **plan.storage_kwargs())
 
-        return cls._made(shape_tuple, np_dtype, produce, meta, spec)
+        return cls._made(meta, spec, shape_tuple, np_dtype, produce)
 
     @classmethod
     def _from_values(cls: type[M], values: np.ndarray[Any, Any], meta: Any, spec: StorageSpec) -> M:
-        image = cls(meta=meta)  # type: ignore[call-arg]
-        image._spec = spec  # type: ignore[attr-defined]
-        image._set_array(values)  # type: ignore[attr-defined]
-        return image
+        produce = of_values(values)
+        return cls._made(meta, spec, values.shape, values.dtype, produce, values=values)
+
+    @classmethod
+    def _made(
+        cls: type[M],
+        meta: Meta | dict[str, Any] | None,
+        spec: StorageSpec,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        produce: Callable[[StoragePlan | None], Any],
+        values: np.ndarray[Any, Any] | None = None,
+    ) -> M:
+        """A new in-memory array made by ``produce`` (see :func:`~mlarray._memory.new_array`)."""
+        metadata = coerce_meta(meta)
+        made = new_array(metadata, spec, shape, dtype, produce, values=values)
+        return cls._of(metadata, spec, in_memory(*made))
 
     @classmethod
     def empty(
@@ -508,3 +517,32 @@ class Constructors:
         shape, np_dtype, meta = cls._like(x, dtype, meta)
         spec = StorageSpec.of(patch_size, chunk_size, block_size, cparams, dparams, compressed)
         return cls._filled(shape, np_dtype, fill_value, meta, spec)
+
+    @classmethod
+    def comp_blosc2_params(
+        cls,
+        image_size: chunking.IntSequence,
+        patch_size: chunking.IntSequence,
+        spatial_axis_mask: chunking.BoolSequence | None = None,
+        bytes_per_pixel: int = 4,
+        l1_cache_size_per_core_in_bytes: int = 32768,
+        l3_cache_size_per_core_in_bytes: int = 1441792,
+        safety_factor: float = 0.8,
+    ) -> tuple[list[int], list[int]]:
+        """Compute a recommended chunk and block size for saving arrays with Blosc2.
+
+        The same function as :func:`mlarray.chunking.comp_blosc2_params`; see there
+        for the heuristic, the arguments and the errors.
+
+        Returns:
+            The chunk size and the block size, one entry per axis of ``image_size``.
+        """
+        return chunking.comp_blosc2_params(
+            image_size,
+            patch_size,
+            spatial_axis_mask,
+            bytes_per_pixel,
+            l1_cache_size_per_core_in_bytes,
+            l3_cache_size_per_core_in_bytes,
+            safety_factor,
+        )

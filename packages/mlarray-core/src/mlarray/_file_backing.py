@@ -1,219 +1,190 @@
-"""The file behind an :class:`~mlarray.MLArray`: where it is, how it is open, what reads check.
+"""What every file backing of an :class:`~mlarray.MLArray` shares: header first, array later.
 
-An MLArray without a file holds its array in memory (NumPy or Blosc2). One with
-a file holds a :class:`FileBacking`, whose kind its fields tell:
-
-* read-only or copy-on-write (``open`` with ``mmap_mode`` 'r' or 'c', or
-  ``mode='r'``): ``opened`` is the local file held open, ``session`` is None;
-* writable (``open`` with ``mmap_mode='r+'`` or ``mode='a'``, and ``create``):
-  ``session`` is the edit stored at ``close()`` (see :mod:`mlarray._edit`);
-* remote (``open(url)``): ``opened`` is a :class:`~mlarray._remote.RemoteFile`,
-  always read-only.
-
-Until the first access of the data only the header is read (``pending``).
+``open`` reads only the header; the array is attached on the first access of the
+data (:attr:`FileBacking.array`), so that a dataloader touching metadata (or many
+files) pays nothing more. Attaching checks the frame, checks that the header's
+metadata describes the array (:func:`fit_meta_to_array`) and, with
+``verify=True``, starts the chunk checks. The kinds of file are subclasses:
+local read-only, copy-on-write and writable files in :mod:`mlarray._local_file`,
+remote files in :mod:`mlarray._remote._backing`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from mlarray._edit import EditSession
+from mlarray._array_facts import record_header_facts, record_shape, record_storage
+from mlarray._backing import Backing
 from mlarray._file_metadata import metadata_edited
-from mlarray._integrity import ChunkVerifier, touched_chunks
-from mlarray._opened import MappedFile, OpenedFile, open_file
-from mlarray._paths import OPEN_MMAP_MODES, OPEN_MODES, check_mla_path, check_mode, check_writable
-from mlarray._remote import CacheArgument, RemoteFile, Url, is_url, open_remote
-from mlarray._storage_record import fit_patch_to_labels
-from mlarray.errors import MLArrayError, MLArrayFileError, ReadOnlyError
+from mlarray._frame_check import parse_dtype
+from mlarray._integrity import ChunkVerifier
+from mlarray._storage import StoragePlan
+from mlarray.errors import FileFormatError, ReadOnlyError
 from mlarray.meta import Meta
-from mlarray_meta._base import managed_writes
 
-__all__ = ["FileBacking"]
+if TYPE_CHECKING:
+    from mlarray._opened import OpenedFile
+    from mlarray._remote import CacheArgument, RemoteFile, Url
+
+__all__ = ["FileBacking", "OpenOptions", "fit_meta_to_array"]
 
 
-@dataclasses.dataclass(eq=False)
-class FileBacking:
-    """The file an MLArray reads (and, with a ``session``, edits).
+class OpenOptions(NamedTuple):
+    """The arguments of ``MLArray.open`` (or ``create``) that say how a file is read.
 
     Attributes:
-        path: The file's path, or its URL.
-        read_only: Writes to the array are refused.
-        opened: The file held open (header read); None for a file being created.
-        session: The edit of a writable handle, stored at ``close()``.
-        pending: The header is read, the array not attached yet.
-        verify: Reads check chunks against their checksums (``open(verify=True)``).
-        verifier: The checks, once the array is attached (None: nothing to check).
+        mode: The ``mode`` (named in messages, passed on by pickling).
+        mmap_mode: The ``mmap_mode``.
+        dparams: The Blosc2 decompression parameters reads use.
+        verify: Reads check chunks against their checksums.
+        storage_options: For a URL: the options of its fsspec filesystem.
+        cache: For a URL: the block cache, or a folder for one.
     """
 
-    path: Path | Url
-    read_only: bool
-    opened: OpenedFile | RemoteFile | None = None
-    session: EditSession | None = None
-    pending: bool = False
+    mode: str | None
+    mmap_mode: str | None
+    dparams: dict[str, Any]
     verify: bool = False
-    verifier: ChunkVerifier | None = None
+    storage_options: dict[str, Any] | None = None
+    cache: CacheArgument = None
 
-    @classmethod
-    def open(
-        cls,
-        filepath: str | os.PathLike[str],
+
+class FileBacking(Backing):
+    """A file whose header was read; its array is attached on first use. Read-only here.
+
+    Args:
+        location: The file's path, or its URL.
+        opened: The file held open; None for a file being created.
+        meta: The metadata the MLArray keeps of it (the header's, at ``open``).
+        options: How it was opened.
+    """
+
+    def __init__(
+        self,
+        location: Path | Url,
+        opened: OpenedFile | RemoteFile | None,
         *,
-        mode: str,
-        mmap_mode: str | None,
-        dparams: dict[str, Any],
-        verify: bool,
-        storage_options: dict[str, Any] | None,
-        cache: CacheArgument,
-    ) -> FileBacking:
-        """Open a local file or a URL as :meth:`~mlarray.MLArray.open` documents.
+        meta: Meta,
+        options: OpenOptions,
+    ) -> None:
+        self.location: Path | Url = location
+        self.opened = opened
+        self.meta = meta
+        self.options = options
+        self._array: Any = None
+        self._pending = opened is not None  # the header is read, the array not attached
+        if opened is not None and meta._has_array.value:
+            self.shape = tuple(opened.header.shape)
+            self.dtype = parse_dtype(opened.header.dtype)
+        self._plan: StoragePlan | None = None
 
-        Only the header is read; its ``meta`` gets the shape and the ``dparams``
-        that reads will use. A writable mode starts the edit (``session``).
-        """
-        check_mode(mode, OPEN_MODES, "mode", "opening")
-        check_mode(mmap_mode, OPEN_MMAP_MODES, "mmap_mode", "opening")
-        writable = mmap_mode == "r+" or (mmap_mode is None and mode == "a")
-        opened: OpenedFile | RemoteFile
-        path: Path | Url
-        if is_url(filepath):  # the one place where remote files come in
-            opened = open_remote(
-                filepath,
-                mode=mode,
-                mmap_mode=mmap_mode,
-                storage_options=storage_options,
-                cache=cache,
-            )
-            path = opened.path
-        else:
-            path = check_mla_path(filepath, must_exist=True)
-            if storage_options is not None or cache is not None:
-                raise MLArrayFileError(
-                    f"{path}: storage_options and cache apply to URLs, not to local files"
-                )
-            if writable:
-                check_writable(path)
-            opened = open_file(path, mapped=writable or mmap_mode is not None)
-        header = opened.header
-        meta = header.meta
-        if meta._has_array.value:
-            with managed_writes():
-                if meta.spatial.shape is None:  # files written by other tools
-                    meta.spatial.shape = list(header.shape)
-                if meta.blosc2.dparams != dparams:  # record what reads will use
-                    meta.blosc2.dparams = dparams
-        read_only = mmap_mode == "r" or (mmap_mode is None and mode == "r")
-        file = cls(path, read_only, opened, pending=True, verify=verify)
-        if writable:
-            file.start_edit(meta)
-        return file
+    def record_header_facts(self) -> None:
+        """Complete the header's metadata: the shape (files of other tools), the ``dparams``."""
+        assert self.opened is not None
+        record_header_facts(self.meta, self.opened.header.shape, self.options.dparams)
 
-    def reopened(self, path: Path, *, mapped: bool, meta: Meta) -> FileBacking:
-        """The backing of the file just saved over this one (an edit goes on in it)."""
-        writable = self.session is not None
-        self.end_edit()
-        opened = open_file(path, mapped=writable or mapped)
-        file = FileBacking(self.path, self.read_only, opened, pending=True, verify=self.verify)
-        if writable:
-            file.start_edit(meta)
-        return file
+    @property
+    def array(self) -> Any:
+        """The array of the file, attached (frame checked) on first use."""
+        if self._pending:
+            self._attach()
+        return self._array
 
-    def start_edit(self, meta: Meta) -> None:
-        """Make this backing the edit of its file, whose metadata is ``meta``."""
-        assert isinstance(self.path, Path)  # remote files are never written
-        assert isinstance(self.opened, MappedFile)
-        self.session = EditSession.of(self.path, self.opened, meta)
-
-    def store_edit(self, meta: Meta, dparams: dict[str, Any]) -> None:
-        """Store the edit, if it changes the file (see :meth:`~mlarray.MLArray.close`).
+    def _attach(self) -> None:
+        """Check the frame, then attach the array if the header says there is one.
 
         Raises:
-            MetaValidationError: ``meta`` cannot be stored (nothing is written).
-            MLArrayFileError: Writing failed; the file is unchanged.
+            FileFormatError: The chunk index or a chunk header is damaged, or the
+                metadata's shape is not the array's.
         """
-        session = self.session
-        if session is None or not session.owned or not session.changes(meta):
+        self._pending = False
+        assert self.opened is not None
+        shape, dtype = self.shape, self.dtype
+        self.shape = self.dtype = None  # until attached: no array if this fails
+        store = self.opened.array(self.options.dparams)
+        if not self.meta._has_array.value:
             return
-        fit_patch_to_labels(meta)
-        if session.started or session.metadata_changed(meta):
-            meta.validate()  # raises: fix the metadata and close again
-        elif not _storable(meta):
-            # Only the checksums an older file lacks are new. A file whose own
-            # entry holds values read leniently keeps that entry as it is.
-            return
-        self.verifier = None
-        session.commit(meta, dparams)
+        self._plan = fit_meta_to_array(self.location, self.meta, store, self.options.dparams)
+        self._array = store
+        self.shape, self.dtype = shape, dtype
+        if self.options.verify:
+            self.verifier = ChunkVerifier.for_file(self.location, store, self.opened.header.mapping)
 
-    def write(self, key: Any, value: Any, dparams: dict[str, Any]) -> Any:
-        """Write ``value`` at ``key`` into the edit's working copy of the file.
+    def plan(self, patch_size: Sequence[float] | None, dparams: dict[str, Any]) -> StoragePlan:
+        """How the file's array is compressed (read from it once)."""
+        if self._plan is None:
+            self._plan = super().plan(patch_size, dparams)
+        return self._plan
 
-        Returns:
-            The array written to, which reads from now on must use.
+    def write(self, key: Any, value: Any) -> Backing:
+        """Refuse: the file was opened read-only.
 
         Raises:
-            MLArrayFileError: Writing failed (disk full ...); the file is unchanged.
+            ReadOnlyError: Always (after NoArrayError when there is no array).
         """
-        session = self.session
-        assert session is not None
-        self.verifier = None  # the chunks written no longer match the record
-        store = session.working_copy(dparams)
-        with session.writing("writing to the array"):
-            store[key] = value
-        session.mark_written(touched_chunks(store.shape, store.chunks, key))
-        return store
+        self.require("write")
+        raise ReadOnlyError(
+            f"{self.location}: opened read-only (mode={self.options.mode!r}, "
+            f"mmap_mode={self.options.mmap_mode!r}); open with mmap_mode='r+' to write"
+        )
 
-    def check_unedited(self, meta: Meta) -> None:
+    def check_closed(self, meta: Meta) -> None:
         """Refuse metadata edits of a read-only file at close: they cannot be stored.
 
         Raises:
             ReadOnlyError: ``meta`` differs from the header of the read-only file.
         """
         opened = self.opened
-        if self.read_only and opened is not None and metadata_edited(opened.header, meta):
+        if opened is not None and metadata_edited(opened.header, meta):
             raise ReadOnlyError(
-                f"{self.path}: the metadata was edited, but the file was opened "
+                f"{self.location}: the metadata was edited, but the file was opened "
                 "read-only, so the edits are lost; open it with mmap_mode='r+' to "
                 "edit it in place, or save() it"
             )
 
-    @property
-    def remote(self) -> bool:
-        """Whether the file is read over the network."""
-        return isinstance(self.opened, RemoteFile)
-
-    @property
-    def mapped(self) -> bool:
-        """Whether the array reads a mapping of the file (bytes it does not own)."""
-        return isinstance(self.opened, MappedFile)
-
-    def attach(self, dparams: dict[str, Any]) -> Any:
-        """Check the frame and return the array of the file whose header was read.
-
-        Raises:
-            FileFormatError: The chunk index or a chunk header is damaged.
-        """
-        assert self.opened is not None
-        self.pending = False
-        return self.opened.array(dparams)
-
-    def start_checks(self, store: Any) -> None:
-        """Check the chunks that reads of ``store`` touch, if asked to and possible."""
-        if self.verify and self.opened is not None:
-            self.verifier = ChunkVerifier.for_file(self.path, store, self.opened.header.mapping)
-
-    def end_edit(self) -> None:
-        """Discard the edit not stored, if any."""
-        if self.session is not None:
-            self.session.discard()
-            self.session = None
+    def pickled(self) -> dict[str, Any]:
+        """The path and open arguments; the receiving process opens the file itself."""
+        if self.shape is None:
+            return super().pickled()
+        return {
+            "file": str(self.location),
+            "mode": self.options.mode,
+            "mmap_mode": self.options.mmap_mode,
+            "verify": self.options.verify,
+            "remote": {},
+        }
 
 
-def _storable(meta: Meta) -> bool:
-    """Whether ``meta`` passes the checks of a write."""
-    try:
-        meta.validate()
-    except MLArrayError:
-        return False
-    return True
+def fit_meta_to_array(
+    location: Path | Url,
+    meta: Meta,
+    store: Any,
+    dparams: dict[str, Any],
+) -> StoragePlan | None:
+    """Check that the header's ``meta`` describes ``store``, the array read from ``location``.
+
+    The shape is filled in when missing; a layout or ``dparams`` other than the
+    recorded ones (a file of another tool) are recorded as in use.
+
+    Returns:
+        The plan read from ``store`` to record it, or None when the record was right.
+
+    Raises:
+        FileFormatError: The metadata's shape is not the array's.
+    """
+    shape = list(store.shape)
+    if meta.spatial.shape is not None and meta.spatial.shape != shape:
+        raise FileFormatError(
+            f"{location}: metadata says shape {list(meta.spatial.shape)} but the array has "
+            f"shape {shape}"
+        )
+    if meta.spatial.shape is None:
+        record_shape(meta, shape)
+    recorded = (meta.blosc2.chunk_size, meta.blosc2.block_size, meta.blosc2.dparams)
+    if recorded == (list(store.chunks), list(store.blocks), dparams):
+        return None
+    plan = StoragePlan.from_store(store, meta.blosc2.patch_size, dparams)
+    record_storage(meta, plan, store)
+    return plan

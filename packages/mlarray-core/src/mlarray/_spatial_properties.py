@@ -146,6 +146,12 @@ class _Geometric(Protocol):
     meta: Meta
 
     @property
+    def shape(self) -> tuple[int, ...] | None: ...
+
+    @property
+    def ndim(self) -> int | None: ...
+
+    @property
     def spatial_ndim(self) -> int | None: ...
 
     @property
@@ -153,7 +159,30 @@ class _Geometric(Protocol):
 
 
 class SpatialProperties:
-    """The geometry properties of :class:`~mlarray.MLArray`, on top of ``meta.spatial``."""
+    """The geometry and dimension properties of :class:`~mlarray.MLArray` (public API only).
+
+    They read ``meta`` and ``shape``, nothing private: the class holds no state.
+    """
+
+    @property
+    def ndim(self: _Geometric) -> int | None:
+        """Number of spatial and non-spatial dimensions, or None if not determinable.
+
+        The array's when there is one; for metadata only, from the axis labels or
+        the length of the geometry (see :attr:`MetaSpatial.ndim`); None once a
+        file's array is closed, as in mlarray 0.0.54.
+        """
+        shape = self.shape
+        if shape is not None:
+            return len(shape)
+        return None if self.meta._has_array.value else self.meta.spatial.ndim  # closed: None
+
+    @property
+    def spatial_ndim(self: _Geometric) -> int | None:
+        """Number of spatial dimensions, or None if not determinable."""
+        ndim = self.ndim
+        mask = self.meta.spatial.spatial_axis_mask
+        return ndim if ndim is None or mask is None else sum(mask)
 
     spacing = spatial_list_property("spacing", "Spacing per spatial axis (a live list).")
     origin = spatial_list_property("origin", "Origin per spatial axis (a live list).")

@@ -19,6 +19,7 @@ from mlarray._index_store import (
     encode_index,
 )
 from mlarray._integrity import chunk_checksums, describe_chunk, record_problem
+from mlarray._local_file import EditedFile
 from mlarray._opened import open_file
 from mlarray._paths import MLA_SUFFIX, check_mla_path
 from mlarray._staging import _process_alive as process_alive
@@ -51,7 +52,7 @@ def edit_working_copy(array: MLArray) -> Any | None:
 
     None when no edit of a file holding an array is open.
     """
-    session = None if array._file is None else array._file.session
-    if session is None or array.shape is None:
+    backing = array._backing
+    if not isinstance(backing, EditedFile) or not backing.edits or backing.shape is None:
         return None
-    return session.working_copy(array._spec.dparams)
+    return backing.working_copy()

@@ -1,7 +1,17 @@
-"""The storage of an array as ``meta.blosc2`` records it, as the 0.0.54 package does."""
+"""The facts of the stored array in its metadata: the one module of core that writes them.
+
+Shape (``meta.spatial.shape``), payload presence (``meta._has_array``) and
+storage (``meta.blosc2``, as the 0.0.54 package records it) describe the array,
+not the user's metadata: users get ``ReadOnlyFieldError`` when they write them.
+The backings and constructors record them through the functions here; apart
+from the format version, recorded when a file is written
+(:mod:`mlarray._file_metadata`), no other module of core opens
+:func:`~mlarray_meta._base.managed_writes`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import blosc2
@@ -12,7 +22,50 @@ from mlarray._storage import StoragePlan, cparams_dict
 from mlarray.meta import Meta, MetaBlosc2
 from mlarray_meta._base import managed_writes
 
-__all__ = ["fit_patch_to_labels", "record_storage"]
+__all__ = [
+    "clear_storage",
+    "fit_patch_to_labels",
+    "keep_array_facts",
+    "record_header_facts",
+    "record_new_array",
+    "record_shape",
+    "record_storage",
+]
+
+
+def record_new_array(meta: Meta, shape: tuple[int, ...]) -> None:
+    """Record that ``meta`` describes a new array of ``shape``."""
+    with managed_writes():
+        meta.spatial.shape = list(shape)
+        meta._has_array.set(True)
+
+
+def record_shape(meta: Meta, shape: Sequence[int]) -> None:
+    """Record the shape of the array read from a file whose metadata has none."""
+    with managed_writes():
+        meta.spatial.shape = list(shape)
+
+
+def record_header_facts(meta: Meta, shape: Sequence[int], dparams: dict[str, Any]) -> None:
+    """Complete a header's metadata: the shape (files of other tools), the ``dparams`` in use."""
+    if meta._has_array.value:
+        with managed_writes():
+            if meta.spatial.shape is None:
+                meta.spatial.shape = list(shape)
+            if meta.blosc2.dparams != dparams:  # record what reads will use
+                meta.blosc2.dparams = dparams
+
+
+def keep_array_facts(explicit: Meta, loaded: Meta) -> None:
+    """Fill ``explicit`` from ``loaded``, whose array facts describe the array kept."""
+    with managed_writes():
+        explicit.copy_from(loaded)
+
+
+def clear_storage(meta: Meta) -> None:
+    """Forget the storage record (an array decompressed into NumPy)."""
+    with managed_writes():
+        meta.blosc2.reset()
 
 
 def record_storage(meta: Meta, plan: StoragePlan, store: Any) -> None:
