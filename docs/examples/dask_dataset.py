@@ -37,9 +37,10 @@ def value_counts(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     make_dataset(Path("raw"))
-    # A real cluster: Client("tcp://scheduler:8786"). Here: two local worker processes.
+    # A real cluster: Client("tcp://scheduler:8786"). Here: two local worker processes
+    # (their scheduler's web server on a free port, not on 8787 that may be taken).
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
     ):
         # One task per volume; every task reads and writes its own files.

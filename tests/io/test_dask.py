@@ -24,13 +24,18 @@ from mlarray_io.dataset import convert_dataset
 from mlarray_io.errors import MissingDependencyError, SchedulerError
 from tests.io._conversion import all_files, run_mlarray, write_corrupt_nifti, write_mla, write_nifti
 
+# Even without a dashboard a scheduler serves HTTP (metrics, health), on 8787 unless
+# told otherwise: a port another cluster on the machine may hold (a warning, an error
+# here). Port 0 lets the system choose a free one.
+FREE_PORT = "127.0.0.1:0"
+
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[distributed.Client]:
     """Two worker processes, so that every task really crosses a process boundary."""
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=FREE_PORT
         ) as cluster,
         distributed.Client(cluster) as connected,
     ):
