@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["STORAGE_FIELDS", "ArrayFacts"]
+from mlarray_meta._base import BaseMeta
+from mlarray_meta.sections import MetaBlosc2, MetaHasArray, MetaImageFormat, MetaVersion
+
+__all__ = ["STORAGE_FIELDS", "ArrayFacts", "changed_views"]
 
 STORAGE_FIELDS = ("chunk_size", "block_size", "patch_size", "cparams", "dparams")
 """The facts shown in ``meta.blosc2`` (the storage record, as 0.0.54 writes it)."""
@@ -48,13 +51,27 @@ class ArrayFacts:
     image_meta_format: str | None = None
     mlarray_version: str | None = None
 
-    def storage(self) -> dict[str, Any]:
-        """The storage facts as the fields of ``meta.blosc2`` (lists, not tuples)."""
-        return {
-            name: list(value) if isinstance(value, tuple) else value
-            for name in STORAGE_FIELDS
-            for value in (getattr(self, name),)
-        }
+    @classmethod
+    def of_views(
+        cls,
+        shape: Any,
+        storage: MetaBlosc2,
+        has_array: MetaHasArray,
+        image_meta_format: MetaImageFormat,
+        mlarray_version: MetaVersion,
+    ) -> ArrayFacts:
+        """Read the record back from its views (``meta.spatial.shape``, ``meta.blosc2`` ...)."""
+        return cls(
+            shape=_as_tuple(shape),
+            has_array=bool(has_array.value),
+            chunk_size=_as_tuple(storage.chunk_size),
+            block_size=_as_tuple(storage.block_size),
+            patch_size=_as_tuple(storage.patch_size),
+            cparams=storage.cparams,
+            dparams=storage.dparams,
+            image_meta_format=image_meta_format.value,
+            mlarray_version=mlarray_version.value,
+        )
 
     def filled_from(self, other: ArrayFacts) -> ArrayFacts:
         """These facts, each unset one (None, empty, no payload) taken from ``other``."""
@@ -71,3 +88,30 @@ def _is_unset(value: Any) -> bool:
     if value is None or value is False:
         return True
     return isinstance(value, (tuple, Mapping)) and len(value) == 0
+
+
+def changed_views(facts: ArrayFacts, current: ArrayFacts) -> dict[str, BaseMeta]:
+    """The view sections of a Meta (by field name) that change when ``current`` becomes ``facts``.
+
+    The shape is left out: it is a field of the user's ``meta.spatial``.
+    """
+    views: dict[str, BaseMeta] = {}
+    if any(getattr(facts, name) != getattr(current, name) for name in STORAGE_FIELDS):
+        views["blosc2"] = MetaBlosc2(
+            **{name: _as_list(getattr(facts, name)) for name in STORAGE_FIELDS}
+        )
+    if facts.has_array != current.has_array:
+        views["_has_array"] = MetaHasArray(facts.has_array)
+    if facts.image_meta_format != current.image_meta_format:
+        views["_image_meta_format"] = MetaImageFormat(facts.image_meta_format)
+    if facts.mlarray_version != current.mlarray_version:
+        views["_mlarray_version"] = MetaVersion(facts.mlarray_version)
+    return views
+
+
+def _as_tuple(values: Any) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
+
+
+def _as_list(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlarray_meta._base import BaseMeta
-from mlarray_meta._facts import STORAGE_FIELDS, ArrayFacts
+from mlarray_meta._facts import ArrayFacts, changed_views
 from mlarray_meta._leniency import lenient_reading, warn_kept
 from mlarray_meta.errors import MetaValidationError
 from mlarray_meta.sections import (
@@ -143,17 +143,12 @@ class Meta(BaseMeta):
     @property
     def _facts(self) -> ArrayFacts:
         """The stored array's facts, as shown by the read-only views."""
-        storage = self.blosc2
-        return ArrayFacts(
-            shape=_as_tuple(self.spatial.shape),
-            has_array=bool(self._has_array.value),
-            chunk_size=_as_tuple(storage.chunk_size),
-            block_size=_as_tuple(storage.block_size),
-            patch_size=_as_tuple(storage.patch_size),
-            cparams=storage.cparams,
-            dparams=storage.dparams,
-            image_meta_format=self._image_meta_format.value,
-            mlarray_version=self._mlarray_version.value,
+        return ArrayFacts.of_views(
+            self.spatial.shape,
+            self.blosc2,
+            self._has_array,
+            self._image_meta_format,
+            self._mlarray_version,
         )
 
     def _set_facts(self, facts: ArrayFacts) -> None:
@@ -173,15 +168,7 @@ class Meta(BaseMeta):
             MetaTypeError: A fact has the wrong type.
         """
         current = self._facts
-        views: dict[str, BaseMeta] = {}
-        if any(getattr(facts, name) != getattr(current, name) for name in STORAGE_FIELDS):
-            views["blosc2"] = MetaBlosc2(**facts.storage())
-        if facts.has_array != current.has_array:
-            views["_has_array"] = MetaHasArray(facts.has_array)
-        if facts.image_meta_format != current.image_meta_format:
-            views["_image_meta_format"] = MetaImageFormat(facts.image_meta_format)
-        if facts.mlarray_version != current.mlarray_version:
-            views["_mlarray_version"] = MetaVersion(facts.mlarray_version)
+        views = changed_views(facts, current)
         spatial, shape = self.spatial, current.shape
         if facts.shape != shape:
             spatial._write({"shape": None if facts.shape is None else list(facts.shape)})
@@ -288,10 +275,6 @@ class Meta(BaseMeta):
             new[name] = None if item is None else [*(existing or []), item]
         current._assign(new)
         return self
-
-
-def _as_tuple(values: Any) -> tuple[Any, ...] | None:
-    return None if values is None else tuple(values)
 
 
 def meta_from_file(mapping: Mapping[str, Any], *, source: str, warn: bool = True) -> Meta:
