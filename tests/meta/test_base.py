@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
-import threading
 import types
 
 import pytest
@@ -19,7 +19,8 @@ from mlarray_meta import (
     MetaSpatial,
     MetaStatistics,
 )
-from mlarray_meta._base import FrozenDict, FrozenList, managed_writes, managed_writes_allowed
+from mlarray_meta._base import FrozenDict, FrozenList
+from mlarray_meta._facts import ArrayFacts
 from mlarray_meta.errors import (
     MetaTypeError,
     MetaValidationError,
@@ -30,17 +31,21 @@ from mlarray_meta.errors import (
 )
 
 AFFINE_3D = [[2, 0, 0, 10], [0, 3, 0, 20], [0, 0, 4, 30], [0, 0, 0, 1]]
+MANAGED_FACTS = ArrayFacts(
+    shape=(4, 5, 6),
+    chunk_size=(2, 5, 6),
+    block_size=(1, 5, 6),
+    cparams={"clevel": 5},
+    has_array=True,
+    image_meta_format="nifti",
+    mlarray_version="0.1.0",
+)
 
 
 def managed_meta() -> Meta:
     """A Meta whose container-managed fields were written the way mlarray-core writes them."""
     meta = Meta(spatial={"spacing": [1, 1, 1]}, source={"a": 1})
-    with managed_writes():
-        meta.spatial.shape = [4, 5, 6]
-        meta.blosc2 = {"chunk_size": [2, 5, 6], "block_size": [1, 5, 6], "cparams": {"clevel": 5}}
-        meta._has_array = True
-        meta._image_meta_format = "nifti"
-        meta._mlarray_version = "0.1.0"
+    meta._set_facts(MANAGED_FACTS)
     return meta
 
 
@@ -95,8 +100,8 @@ def test_copy_from_replaces_a_default_sub_meta_as_a_whole() -> None:
     # destination section is replaced whole instead.
     src = managed_meta()
     dest = Meta()
-    with managed_writes():
-        dest.copy_from(src)
+    dest.copy_from(src)
+    dest._set_facts(dest._facts.filled_from(src._facts))
     assert dest._has_array == True  # noqa: E712
     assert dest == src
 
@@ -131,11 +136,11 @@ def test_copy_from_keeps_the_destination_managed_fields() -> None:
     assert dest._mlarray_version == "0.1.0"
 
 
-def test_copy_from_copies_managed_fields_inside_managed_writes() -> None:
+def test_copy_from_and_the_facts_filled_from_the_source_copy_everything() -> None:
     src = managed_meta()
     dest = Meta(source={"x": 1})
-    with managed_writes():
-        dest.copy_from(src)
+    dest.copy_from(src)
+    dest._set_facts(dest._facts.filled_from(src._facts))
     assert dest.spatial.shape == [4, 5, 6]
     assert dest.blosc2 == src.blosc2
     assert dest._has_array == True  # noqa: E712
@@ -352,10 +357,11 @@ def test_reset_keeps_spatial_shape_and_recomputes_derived_counts() -> None:
     assert spatial._num_non_spatial_axes is None
 
 
-def test_reset_inside_managed_writes_clears_managed_fields_too() -> None:
+def test_reset_and_empty_facts_clear_everything() -> None:
     meta = managed_meta()
-    with managed_writes():
-        meta.reset()
+    meta.reset()
+    assert not meta.is_default()  # the facts describe the array: reset keeps them
+    meta._set_facts(ArrayFacts())
     assert meta.is_default()
 
 
@@ -490,34 +496,38 @@ def test_assign_on_meta_coerces_sections() -> None:
     assert meta.source == {"a": 1}
 
 
-# --- managed_writes and frozen containers ----------------------------------------------
+# --- the record of the array's facts and frozen containers -----------------------------
 
 
-def test_managed_writes_is_scoped_and_nests() -> None:
-    assert not managed_writes_allowed()
-    with managed_writes():
-        assert managed_writes_allowed()
-        with managed_writes():
-            assert managed_writes_allowed()
-        assert managed_writes_allowed()
-    assert not managed_writes_allowed()
+def test_the_facts_record_is_frozen() -> None:
+    facts = ArrayFacts(shape=(2, 3))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        facts.shape = (4, 5)  # type: ignore[misc]
+    assert facts.shape == (2, 3)
 
 
-def test_managed_writes_is_closed_after_an_exception() -> None:
-    with pytest.raises(RuntimeError, match="boom"), managed_writes():
-        raise RuntimeError("boom")
-    assert not managed_writes_allowed()
-    with pytest.raises(ReadOnlyFieldError):
-        Meta()._has_array = True
+def test_set_facts_shows_the_record_in_the_views_and_reads_it_back() -> None:
+    meta = managed_meta()
+    assert meta.spatial.shape == [4, 5, 6]
+    assert meta.blosc2.chunk_size == [2, 5, 6]
+    assert meta.blosc2.cparams == {"clevel": 5}
+    assert meta._has_array.value is True
+    assert meta._facts == MANAGED_FACTS
 
 
-def test_managed_writes_does_not_leak_into_other_threads() -> None:
-    seen: list[bool] = []
-    with managed_writes():
-        thread = threading.Thread(target=lambda: seen.append(managed_writes_allowed()))
-        thread.start()
-        thread.join()
-    assert seen == [False]
+def test_set_facts_checks_the_record_and_changes_nothing_on_failure() -> None:
+    meta = managed_meta()
+    before = copy.deepcopy(meta)
+    bad = dataclasses.replace(meta._facts, chunk_size=(2, 5), block_size=None, has_array=False)
+    with pytest.raises(ValueError, match=r"meta\.blosc2\.chunk_size: expected 3 values"):
+        meta._set_facts(bad)
+    assert meta == before
+    meta = Meta()
+    meta._set_facts(ArrayFacts(shape=(4, 5, 6), chunk_size=(2, 5, 6)))
+    with pytest.raises(ValueError, match=r"meta\.blosc2\.chunk_size: expected 2 values"):
+        meta._set_facts(ArrayFacts(shape=(4, 5), chunk_size=(2, 5, 6)))
+    assert meta._facts == ArrayFacts(shape=(4, 5, 6), chunk_size=(2, 5, 6))
+    assert meta.spatial.shape == [4, 5, 6]
 
 
 @pytest.mark.parametrize(

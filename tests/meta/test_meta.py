@@ -25,7 +25,7 @@ from mlarray_meta import (
     MetaStatistics,
     MetaVersion,
 )
-from mlarray_meta._base import managed_writes
+from mlarray_meta._facts import ArrayFacts
 from mlarray_meta.errors import MetaValidationError, ReadOnlyFieldError
 from tests.meta._samples import LEGACY_0054_MAPPING, FakeNumpy, legacy_mapping
 
@@ -182,14 +182,19 @@ def test_managed_sections_cannot_be_changed_through_their_values() -> None:
     assert meta.to_mapping() == LEGACY_0054_MAPPING
 
 
-def test_managed_sections_can_be_written_inside_managed_writes() -> None:
+def test_managed_sections_are_written_by_setting_the_facts() -> None:
     meta = Meta(spatial={"axis_labels": ["channel", "spatial", "spatial"]})
-    with managed_writes():
-        meta._has_array = True
-        meta._image_meta_format = "sitk"
-        meta._mlarray_version = "0.1.0"
-        meta.spatial.shape = [2, 64, 64]
-        meta.blosc2 = {"chunk_size": [1, 64, 64], "block_size": [1, 16, 16], "patch_size": [64, 64]}
+    meta._set_facts(
+        ArrayFacts(
+            has_array=True,
+            image_meta_format="sitk",
+            mlarray_version="0.1.0",
+            shape=(2, 64, 64),
+            chunk_size=(1, 64, 64),
+            block_size=(1, 16, 16),
+            patch_size=(64, 64),
+        )
+    )
     assert meta._has_array.value is True
     assert meta._image_meta_format == "sitk"
     assert meta.spatial.shape == [2, 64, 64]
@@ -198,8 +203,7 @@ def test_managed_sections_can_be_written_inside_managed_writes() -> None:
 
 def test_spatial_assignment_keeps_the_managed_shape() -> None:
     meta = Meta()
-    with managed_writes():
-        meta.spatial.shape = [4, 5]
+    meta._set_facts(ArrayFacts(shape=(4, 5)))
     meta.spatial = {"spacing": [0.5, 0.5], "shape": [9, 9]}
     assert meta.spatial.shape == [4, 5]
     assert meta.spatial.spacing == [0.5, 0.5]
@@ -211,8 +215,7 @@ def test_spatial_assignment_keeps_the_managed_shape() -> None:
 
 def test_spatial_assignment_is_checked_against_the_managed_shape() -> None:
     meta = Meta()
-    with managed_writes():
-        meta.spatial.shape = [4, 5]
+    meta._set_facts(ArrayFacts(shape=(4, 5)))
     with pytest.raises(ValueError, match=r"spacing: expected 2 values"):
         meta.spatial = {"spacing": [1, 1, 1]}
     assert meta.spatial.spacing is None
@@ -480,8 +483,8 @@ def test_legacy_meta_copies_into_a_fresh_meta() -> None:
     assert user_copy.spatial.shape is None
     assert user_copy.blosc2.is_default()
     internal_copy = Meta()
-    with managed_writes():
-        internal_copy.copy_from(legacy)
+    internal_copy.copy_from(legacy)
+    internal_copy._set_facts(internal_copy._facts.filled_from(legacy._facts))
     assert internal_copy == legacy
 
 
@@ -631,8 +634,8 @@ def test_to_mapping_output_is_strict_json(meta: Meta) -> None:
 @given(metas())
 def test_a_copy_is_equal_and_independent(meta: Meta) -> None:
     clone = Meta()
-    with managed_writes():
-        clone.copy_from(meta)
+    clone.copy_from(meta)
+    clone._set_facts(clone._facts.filled_from(meta._facts))
     assert clone == meta
     clone.source["__marker__"] = 1
     assert "__marker__" not in meta.source

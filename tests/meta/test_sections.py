@@ -19,7 +19,7 @@ from mlarray_meta import (
     MetaVersion,
     SingleKeyBaseMeta,
 )
-from mlarray_meta._base import managed_writes
+from mlarray_meta._facts import ArrayFacts
 from mlarray_meta.errors import MetaTypeError, MetaValidationError, ReadOnlyFieldError
 from tests.meta._samples import FakeNumpy
 
@@ -296,11 +296,10 @@ def test_nested_blosc2_params_are_read_only_too() -> None:
     assert section.cparams["filters"] == [0, 1]
 
 
-def test_blosc2_can_be_written_inside_managed_writes() -> None:
-    section = MetaBlosc2()
-    with managed_writes():
-        section.chunk_size = [4, 4]
-        section.cparams = {"clevel": 1}
+def test_blosc2_is_written_by_setting_the_facts() -> None:
+    meta = Meta()
+    meta._set_facts(ArrayFacts(chunk_size=(4, 4), cparams={"clevel": 1}))
+    section = meta.blosc2
     assert section.chunk_size == [4, 4]
     assert section.cparams == {"clevel": 1}
     with pytest.raises(ReadOnlyFieldError):
@@ -345,9 +344,9 @@ def test_format_markers_are_read_only(section: SingleKeyBaseMeta, value: object)
         with pytest.raises(ReadOnlyFieldError, match="read-only"):
             write(value)
     assert section.value == before
-    with managed_writes():
-        section.set(value)
-    assert section.value == value
+    meta = Meta()
+    meta._set_facts(ArrayFacts(**{section._key(): value}))
+    assert getattr(meta, section._section.removeprefix("meta.")).value == value
 
 
 def test_format_markers_validate_their_types() -> None:

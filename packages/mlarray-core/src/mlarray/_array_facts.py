@@ -2,16 +2,18 @@
 
 Shape (``meta.spatial.shape``), payload presence (``meta._has_array``) and
 storage (``meta.blosc2``, as the 0.0.54 package records it) describe the array,
-not the user's metadata: users get ``ReadOnlyFieldError`` when they write them.
-The backings and constructors record them through the functions here; apart
-from the format version, recorded when a file is written
-(:mod:`mlarray._file_metadata`), no other module of core opens
-:func:`~mlarray_meta._base.managed_writes`.
+not the user's metadata: they are read-only views of one frozen record,
+:class:`~mlarray_meta._facts.ArrayFacts`, and users get ``ReadOnlyFieldError``
+when they write them. The backings and constructors record them through the
+functions here, each a new record given to ``Meta._set_facts``; apart from the
+format version, recorded when a file is written (:mod:`mlarray._file_metadata`),
+no other module of core sets a Meta's facts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import blosc2
@@ -19,8 +21,7 @@ import blosc2
 from mlarray._autotune import keep_record
 from mlarray._params import params_to_json
 from mlarray._storage import StoragePlan, cparams_dict
-from mlarray.meta import Meta, MetaBlosc2
-from mlarray_meta._base import managed_writes
+from mlarray.meta import Meta
 
 __all__ = [
     "clear_storage",
@@ -35,37 +36,40 @@ __all__ = [
 
 def record_new_array(meta: Meta, shape: tuple[int, ...]) -> None:
     """Record that ``meta`` describes a new array of ``shape``."""
-    with managed_writes():
-        meta.spatial.shape = list(shape)
-        meta._has_array.set(True)
+    meta._set_facts(replace(meta._facts, shape=tuple(shape), has_array=True))
 
 
 def record_shape(meta: Meta, shape: Sequence[int]) -> None:
     """Record the shape of the array read from a file whose metadata has none."""
-    with managed_writes():
-        meta.spatial.shape = list(shape)
+    meta._set_facts(replace(meta._facts, shape=tuple(shape)))
 
 
 def record_header_facts(meta: Meta, shape: Sequence[int], dparams: dict[str, Any]) -> None:
     """Complete a header's metadata: the shape (files of other tools), the ``dparams`` in use."""
-    if meta._has_array.value:
-        with managed_writes():
-            if meta.spatial.shape is None:
-                meta.spatial.shape = list(shape)
-            if meta.blosc2.dparams != dparams:  # record what reads will use
-                meta.blosc2.dparams = dparams
+    facts = meta._facts
+    if facts.has_array:  # record what reads will use
+        known = facts.shape if facts.shape is not None else tuple(shape)
+        meta._set_facts(replace(facts, shape=known, dparams=dparams))
 
 
 def keep_array_facts(explicit: Meta, loaded: Meta) -> None:
     """Fill ``explicit`` from ``loaded``, whose array facts describe the array kept."""
-    with managed_writes():
-        explicit.copy_from(loaded)
+    explicit.copy_from(loaded)
+    explicit._set_facts(explicit._facts.filled_from(loaded._facts))
 
 
 def clear_storage(meta: Meta) -> None:
     """Forget the storage record (an array decompressed into NumPy)."""
-    with managed_writes():
-        meta.blosc2.reset()
+    meta._set_facts(
+        replace(
+            meta._facts,
+            chunk_size=None,
+            block_size=None,
+            patch_size=None,
+            cparams=None,
+            dparams=None,
+        )
+    )
 
 
 def record_storage(meta: Meta, plan: StoragePlan, store: Any) -> None:
@@ -80,27 +84,29 @@ def record_storage(meta: Meta, plan: StoragePlan, store: Any) -> None:
     chunks = tuple(store.chunks) if compressed else plan.chunk_size
     blocks = tuple(store.blocks) if compressed else plan.block_size
     cparams = cparams_dict(store.schunk.cparams) if compressed else plan.cparams
-    patch = _fitted_patch(plan.patch_size, meta)
-    with managed_writes():
-        meta.blosc2 = MetaBlosc2(
-            chunk_size=None if chunks is None else list(chunks),
-            block_size=None if blocks is None else list(blocks),
-            patch_size=None if patch is None else list(patch),
+    meta._set_facts(
+        replace(
+            meta._facts,
+            chunk_size=None if chunks is None else tuple(chunks),
+            block_size=None if blocks is None else tuple(blocks),
+            patch_size=_fitted_patch(plan.patch_size, meta),
             cparams=params_to_json(cparams, compression=True),
             dparams=params_to_json(plan.dparams, compression=False),
         )
+    )
 
 
 def fit_patch_to_labels(meta: Meta) -> None:
     """Fit ``meta.blosc2.patch_size`` to the spatial axes after the axes were relabelled."""
-    patch = meta.blosc2.patch_size
-    fitted = _fitted_patch(None if patch is None else tuple(patch), meta)
-    if fitted != (None if patch is None else tuple(patch)):
-        with managed_writes():
-            meta.blosc2.patch_size = None if fitted is None else list(fitted)
+    facts = meta._facts
+    fitted = _fitted_patch(facts.patch_size, meta)
+    if fitted != facts.patch_size:
+        meta._set_facts(replace(facts, patch_size=fitted))
 
 
-def _fitted_patch(patch: tuple[int, ...] | None, meta: Meta) -> tuple[int, ...] | None:
+def _fitted_patch(
+    patch: tuple[int | float, ...] | None, meta: Meta
+) -> tuple[int | float, ...] | None:
     """``patch`` with one value per spatial axis of ``meta`` (0.0.54 refuses other files).
 
     When the axes were relabelled since the layout was chosen, an isotropic request

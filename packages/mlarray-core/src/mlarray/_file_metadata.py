@@ -9,6 +9,7 @@ without blosc2 can decode them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mlarray import config
 from mlarray._version import __version__
 from mlarray.errors import FileFormatError
 from mlarray.meta import Meta
-from mlarray_meta._base import BaseMeta, managed_writes
+from mlarray_meta._base import BaseMeta
 from mlarray_meta.codec import (
     ENVELOPE_KEY,
     LEGACY_KEY,
@@ -90,8 +91,7 @@ def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | N
         meta: The metadata to store; the format marker is recorded in it.
         integrity: Optional per-chunk checksum record.
     """
-    with managed_writes():
-        meta._mlarray_version.set(__version__)
+    meta._set_facts(replace(meta._facts, mlarray_version=__version__))
     mapping = meta.to_mapping()
     fingerprint = None
     if config.write_legacy_metadata:
@@ -109,7 +109,7 @@ def write_file_metadata(array: Any, meta: Meta, *, integrity: dict[str, Any] | N
 
 
 def _user_fields(section: BaseMeta) -> dict[str, Any]:
-    """The fields of ``section`` that users may set, recursively (managed ones left out)."""
+    """The fields of ``section`` that users may set, recursively (the array's facts left out)."""
     return {
         name: _user_fields(value) if isinstance(value, BaseMeta) else value
         for name in section._writable_fields()
@@ -120,7 +120,7 @@ def _user_fields(section: BaseMeta) -> dict[str, Any]:
 def metadata_edited(header: Header, meta: Meta) -> bool:
     """Whether a user changed ``meta`` since it was read from ``header``.
 
-    Only the fields users may set count: the container rewrites the managed ones
+    Only the fields users may set count: the container rewrites the array's facts
     (layout, shape, format markers) on its own.
     """
     stored = meta_from_file(header.mapping.meta, source=str(header.mapping.path), warn=False)

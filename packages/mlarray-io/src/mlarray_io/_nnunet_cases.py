@@ -10,7 +10,7 @@ header (``{"file", "dtype", "source"}``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,12 @@ import numpy as np
 import mlarray_io
 from mlarray import MLArray
 from mlarray._file_metadata import read_file_header
-from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
+from mlarray.meta import Meta, MetaIsSeg, MetaSource, MetaSpatial
 from mlarray_io._cast import cast_values, parse_dtype
 from mlarray_io._options import ConversionOptions
 from mlarray_io._orientation import CHANNEL, UNKNOWN_UNIT
 from mlarray_io.convert import conversion_errors, save_atomically, save_converted
 from mlarray_io.errors import ImageFormatError, SourceNotFoundError
-from mlarray_meta._base import managed_writes
 from mlarray_meta.spatial import is_spatial_label
 
 __all__ = ["NNUNET_KEY", "CaseExportJob", "CaseImportJob", "channel_files"]
@@ -94,8 +93,8 @@ def stacked(channels: list[MLArray], files: tuple[Path, ...], case: str, ending:
     )
     values = np.stack([channel.to_numpy() for channel in channels])
     image = MLArray(values, meta=meta, compressed=False)
-    with managed_writes():
-        image.meta._image_meta_format = MetaImageFormat(first.meta._image_meta_format.value)
+    format_ = first.meta._image_meta_format.value
+    image.meta._set_facts(replace(image.meta._facts, image_meta_format=format_))
     return image
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from mlarray import MLArray
 from mlarray._labels import label_problem
-from mlarray.meta import Meta, MetaImageFormat, MetaIsSeg, MetaSource, MetaSpatial
+from mlarray.meta import Meta, MetaIsSeg, MetaSource, MetaSpatial
 from mlarray_io._optional import require
 from mlarray_io._orientation import (
     COORD_SYSTEM,
@@ -28,7 +28,6 @@ from mlarray_io._orientation import (
 )
 from mlarray_io._values import as_label_map
 from mlarray_io.errors import ImageFormatError
-from mlarray_meta._base import managed_writes
 from mlarray_meta.spatial import is_spatial_label
 
 __all__ = ["Volume", "from_volume", "reoriented", "to_volume", "with_values", "world_affine"]
@@ -97,16 +96,17 @@ def from_volume(volume: Volume, *, reorient: bool = False, is_seg: bool | None =
     )
     meta = Meta(source=MetaSource(source), spatial=spatial, is_seg=MetaIsSeg(seg))
     image = MLArray(array, meta=meta, compressed=False)
-    with managed_writes():
-        image.meta._image_meta_format = MetaImageFormat(volume.image_format)
+    image.meta._set_facts(
+        dataclasses.replace(image.meta._facts, image_meta_format=volume.image_format)
+    )
     return image
 
 
 def with_values(image: MLArray, values: npt.NDArray[Any]) -> MLArray:
     """``image`` holding ``values`` (same shape) instead of its own, with all its metadata."""
     result = MLArray(values, copy=image, compressed=False)
-    with managed_writes():
-        result.meta._image_meta_format = MetaImageFormat(image.meta._image_meta_format.value)
+    format_ = image.meta._image_meta_format.value
+    result.meta._set_facts(dataclasses.replace(result.meta._facts, image_meta_format=format_))
     return result
 
 

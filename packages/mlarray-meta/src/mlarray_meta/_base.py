@@ -2,17 +2,16 @@
 
 Every metadata section is a dataclass deriving from :class:`BaseMeta`. Values are
 validated and cast when a section is built and whenever a field is assigned; a
-failed assignment leaves the section unchanged. Fields that the MLArray container
-manages (array shape, chunking, format markers) are read-only for users, lists
-included; ``mlarray-core`` writes them inside :func:`managed_writes`.
+failed assignment leaves the section unchanged. Fields named in a class's
+``_read_only`` set refuse every assignment, lists and dicts included (they hold
+:class:`FrozenList` and :class:`FrozenDict`): they are views of the stored
+array's facts (:mod:`mlarray_meta._facts`), set only by ``Meta._set_facts``.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -29,34 +28,10 @@ __all__ = [
     "FrozenList",
     "SingleKeyBaseMeta",
     "freeze",
-    "managed_writes",
-    "managed_writes_allowed",
 ]
 
 T = TypeVar("T", bound="BaseMeta")
 SK = TypeVar("SK", bound="SingleKeyBaseMeta")
-
-_MANAGED_WRITES: ContextVar[bool] = ContextVar("mlarray_meta_managed_writes", default=False)
-
-
-@contextmanager
-def managed_writes() -> Iterator[None]:
-    """Allow writes to container-managed fields inside the ``with`` block.
-
-    This is the internal door through which ``mlarray-core`` records the array
-    shape, the chunk layout and the format markers. User code should not need it:
-    those fields describe the stored array and are rewritten on every save.
-    """
-    token = _MANAGED_WRITES.set(True)
-    try:
-        yield
-    finally:
-        _MANAGED_WRITES.reset(token)
-
-
-def managed_writes_allowed() -> bool:
-    """Return True inside :func:`managed_writes`."""
-    return _MANAGED_WRITES.get()
 
 
 def _refuse_write(field: str) -> NoReturn:
@@ -143,7 +118,7 @@ class BaseMeta:
     """
 
     _section: ClassVar[str] = "meta"
-    _managed: ClassVar[frozenset[str]] = frozenset()
+    _read_only: ClassVar[frozenset[str]] = frozenset()
     _derived: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
@@ -194,7 +169,7 @@ class BaseMeta:
             **values: Field names and their new values.
 
         Raises:
-            ReadOnlyFieldError: If a field is managed by the container.
+            ReadOnlyFieldError: If a field is a read-only view of the array's facts.
             UnknownFieldError: If a name is not a field of this section.
         """
         unknown = sorted(set(values) - set(self._field_names()))
@@ -208,10 +183,13 @@ class BaseMeta:
 
     def _assign(self, values: Mapping[str, Any]) -> None:
         """Set several fields at once and validate once; on failure nothing changes."""
-        if not managed_writes_allowed():
-            for name in values:
-                if name in self._managed or name in self._derived:
-                    _refuse_write(self._path(name))
+        for name in values:
+            if name in self._read_only or name in self._derived:
+                _refuse_write(self._path(name))
+        self._write(values)
+
+    def _write(self, values: Mapping[str, Any]) -> None:
+        """As :meth:`_assign`, read-only fields included (for ``Meta._set_facts``)."""
         old = {name: self.__dict__[name] for name in self._field_names()}
         self.__dict__.update(values)
         try:
@@ -221,7 +199,7 @@ class BaseMeta:
             raise
 
     def _writable_fields(self) -> list[str]:
-        skip = self._derived if managed_writes_allowed() else self._managed | self._derived
+        skip = self._read_only | self._derived
         return [name for name in self._field_names() if name not in skip]
 
     def copy_from(self: T, other: T, *, overwrite: bool = False) -> None:
@@ -481,12 +459,12 @@ class SingleKeyBaseMeta(BaseMeta):
         return self.value[key]
 
     def __setitem__(self, key: Any, item: Any) -> None:
-        if self._managed:
+        if self._read_only:
             _refuse_write(self._section)
         self.value[key] = item
 
     def __delitem__(self, key: Any) -> None:
-        if self._managed:
+        if self._read_only:
             _refuse_write(self._section)
         del self.value[key]
 

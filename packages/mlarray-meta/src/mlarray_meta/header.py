@@ -16,10 +16,9 @@ legacy entry: when the two entries no longer belong together, the header says so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from mlarray_meta._base import managed_writes
 from mlarray_meta._http import read_url_frame
 from mlarray_meta._remote import is_url
 from mlarray_meta.codec import (
@@ -286,8 +285,7 @@ class Header:
         except MLArrayError as exc:
             raise FileFormatError(f"{mapping.path}: invalid metadata in the file: {exc}") from exc
         if mapping.origin is None:
-            with managed_writes():
-                meta._has_array.set(mapping.shape != (0,))
+            meta._set_facts(replace(meta._facts, has_array=mapping.shape != (0,)))
         return cls(meta=meta, mapping=mapping)
 
     @property

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mlarray_meta._base import BaseMeta, managed_writes_allowed
+from mlarray_meta._base import BaseMeta
+from mlarray_meta._facts import ArrayFacts, changed_views
 from mlarray_meta._leniency import lenient_reading, warn_kept
 from mlarray_meta.errors import MetaValidationError
 from mlarray_meta.sections import (
@@ -53,14 +54,18 @@ class Meta(BaseMeta):
         stats: Summary statistics.
         bbox: Bounding boxes.
         is_seg: Segmentation flag.
-        blosc2: Blosc2 chunking/tiling metadata.
-        _has_array: Payload presence flag.
-        _image_meta_format: Image metadata format identifier.
-        _mlarray_version: Version string for mlarray.
+        blosc2: Blosc2 chunking/tiling metadata (read-only).
+        _has_array: Payload presence flag (read-only).
+        _image_meta_format: Image metadata format identifier (read-only).
+        _mlarray_version: Version string for mlarray (read-only).
+
+    The read-only sections and ``spatial.shape`` are views of the stored array's
+    facts (:class:`~mlarray_meta._facts.ArrayFacts`): ``_facts`` reads them as one
+    record and :meth:`_set_facts` is the one way to change them.
     """
 
     _section: ClassVar[str] = "meta"
-    _managed: ClassVar[frozenset[str]] = frozenset(
+    _read_only: ClassVar[frozenset[str]] = frozenset(
         {"blosc2", "_has_array", "_image_meta_format", "_mlarray_version"}
     )
 
@@ -84,7 +89,7 @@ class Meta(BaseMeta):
         """Check the chunk layout lengths against the array shape and spatial axes.
 
         ``patch_size`` is checked only against axes declared in ``axis_labels``:
-        without labels the number of spatial axes is a guess, and the managed
+        without labels the number of spatial axes is a guess, and the read-only
         layout must not block edits (or a reset) of the user's spatial fields.
         """
         shape = self.spatial.shape
@@ -135,13 +140,52 @@ class Meta(BaseMeta):
                 out[name] = value
         return out
 
+    @property
+    def _facts(self) -> ArrayFacts:
+        """The stored array's facts, as shown by the read-only views."""
+        return ArrayFacts.of_views(
+            self.spatial.shape,
+            self.blosc2,
+            self._has_array,
+            self._image_meta_format,
+            self._mlarray_version,
+        )
+
+    def _set_facts(self, facts: ArrayFacts) -> None:
+        """Set the stored array's facts: the one way to change the read-only views.
+
+        The container, the converters and the header reader call it with a new
+        record, usually ``dataclasses.replace(meta._facts, ...)``; users cannot
+        write the views (``ReadOnlyFieldError``).
+
+        Args:
+            facts: The new record.
+
+        Raises:
+            MetaValidationError: A fact is invalid or does not fit the user's
+                metadata (e.g. ``axis_labels`` of another length than the shape);
+                nothing changes then.
+            MetaTypeError: A fact has the wrong type.
+        """
+        current = self._facts
+        views = changed_views(facts, current)
+        spatial, shape = self.spatial, current.shape
+        if facts.shape != shape:
+            spatial._write({"shape": None if facts.shape is None else list(facts.shape)})
+        try:
+            self._write(views)
+        except BaseException:
+            if facts.shape != shape:
+                spatial._write({"shape": None if shape is None else list(shape)})
+            raise
+
     def _assign(self, values: Mapping[str, Any]) -> None:
-        if "spatial" in values and not managed_writes_allowed():
+        if "spatial" in values:
             values = {**values, "spatial": self._with_current_shape(values["spatial"])}
         super()._assign(values)
 
     def _with_current_shape(self, value: Any) -> MetaSpatial:
-        """Return ``value`` as a MetaSpatial carrying this array's shape (shape is managed)."""
+        """Return ``value`` as a MetaSpatial carrying this array's shape (a read-only fact)."""
         spatial = MetaSpatial.ensure(value)
         if spatial.shape == self.spatial.shape:
             return spatial
@@ -162,7 +206,7 @@ class Meta(BaseMeta):
         return self._replace("extra", value)
 
     def set_spatial(self, value: MetaSpatial | dict[str, Any]) -> Meta:
-        """Replace the spatial metadata; the managed array shape is kept.
+        """Replace the spatial metadata; the array's shape (a read-only fact) is kept.
 
         Args:
             value: A :class:`MetaSpatial` or a mapping of its fields.

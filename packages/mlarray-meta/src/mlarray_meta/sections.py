@@ -253,7 +253,7 @@ class MetaIsSeg(SingleKeyBaseMeta):
 
 @dataclass
 class MetaBlosc2(BaseMeta):
-    """Metadata for Blosc2 tiling and chunking; managed by the container, read-only.
+    """Metadata for Blosc2 tiling and chunking: a read-only view of the array's facts.
 
     Attributes:
         chunk_size: List of per-dimension chunk sizes. Length must match ndims.
@@ -265,7 +265,7 @@ class MetaBlosc2(BaseMeta):
     """
 
     _section: ClassVar[str] = "meta.blosc2"
-    _managed: ClassVar[frozenset[str]] = frozenset(
+    _read_only: ClassVar[frozenset[str]] = frozenset(
         {"chunk_size", "block_size", "patch_size", "cparams", "dparams"}
     )
 
@@ -312,14 +312,14 @@ class MetaBlosc2(BaseMeta):
 
 @dataclass(eq=False, repr=False)
 class MetaHasArray(SingleKeyBaseMeta):
-    """Flag indicating whether an array is present; managed by the container.
+    """Flag indicating whether an array is present; a read-only view of the array's facts.
 
     Attributes:
         has_array: True when array data is present.
     """
 
     _section: ClassVar[str] = "meta._has_array"
-    _managed: ClassVar[frozenset[str]] = frozenset({"has_array"})
+    _read_only: ClassVar[frozenset[str]] = frozenset({"has_array"})
     has_array: bool = False
 
     def _validate_and_cast(self) -> None:
@@ -328,14 +328,14 @@ class MetaHasArray(SingleKeyBaseMeta):
 
 @dataclass(eq=False, repr=False)
 class MetaImageFormat(SingleKeyBaseMeta):
-    """String describing the image metadata format; managed by the container.
+    """String describing the image metadata format; a read-only view of the array's facts.
 
     Attributes:
         image_meta_format: Format identifier, or None.
     """
 
     _section: ClassVar[str] = "meta._image_meta_format"
-    _managed: ClassVar[frozenset[str]] = frozenset({"image_meta_format"})
+    _read_only: ClassVar[frozenset[str]] = frozenset({"image_meta_format"})
     image_meta_format: str | None = None
 
     def _validate_and_cast(self) -> None:
@@ -346,14 +346,14 @@ class MetaImageFormat(SingleKeyBaseMeta):
 
 @dataclass(eq=False, repr=False)
 class MetaVersion(SingleKeyBaseMeta):
-    """Version metadata for mlarray; managed by the container.
+    """Version metadata for mlarray; a read-only view of the array's facts.
 
     Attributes:
         mlarray_version: Version string, or None.
     """
 
     _section: ClassVar[str] = "meta._mlarray_version"
-    _managed: ClassVar[frozenset[str]] = frozenset({"mlarray_version"})
+    _read_only: ClassVar[frozenset[str]] = frozenset({"mlarray_version"})
     mlarray_version: str | None = None
 
     def _validate_and_cast(self) -> None:

@@ -101,7 +101,7 @@ class MetaSpatial(BaseMeta):
         origin: World position of the first voxel, one value per spatial axis.
         direction: Direction cosine matrix of shape [n, n] for n spatial axes.
         affine: Homogeneous affine matrix of shape [n + 1, n + 1].
-        shape: Array shape (all axes); managed by the container, read-only.
+        shape: Array shape (all axes); a read-only view of the array's facts.
         axis_labels: Per-axis labels or roles, one per array axis.
         coord_system: World coordinate system name (see :class:`CoordSystem`).
         axis_units: Per-axis units, one per array axis.
@@ -112,7 +112,7 @@ class MetaSpatial(BaseMeta):
     AxisLabel: ClassVar[type[AxisLabelEnum]] = AxisLabelEnum
     CoordSystem: ClassVar[type[CoordSystemEnum]] = CoordSystemEnum
     _section: ClassVar[str] = "meta.spatial"
-    _managed: ClassVar[frozenset[str]] = frozenset({"shape"})
+    _read_only: ClassVar[frozenset[str]] = frozenset({"shape"})
     _derived: ClassVar[frozenset[str]] = frozenset({"_num_spatial_axes", "_num_non_spatial_axes"})
 
     spacing: list[int | float] | None = None
