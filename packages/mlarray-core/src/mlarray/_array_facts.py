@@ -46,10 +46,13 @@ def record_shape(meta: Meta, shape: Sequence[int]) -> None:
 
 def record_header_facts(meta: Meta, shape: Sequence[int], dparams: dict[str, Any]) -> None:
     """Complete a header's metadata: the shape (files of other tools), the ``dparams`` in use."""
-    facts = meta._facts
-    if facts.has_array:  # record what reads will use
-        known = facts.shape if facts.shape is not None else tuple(shape)
-        meta._set_facts(replace(facts, shape=known, dparams=dparams))
+    if not meta._has_array.value:
+        return
+    if meta.spatial.shape is not None and meta.blosc2.dparams == dparams:
+        return  # already recorded (most files): opening stays as cheap as reading the header
+    facts = meta._facts  # record what reads will use
+    known = facts.shape if facts.shape is not None else tuple(shape)
+    meta._set_facts(replace(facts, shape=known, dparams=dparams))
 
 
 def keep_array_facts(explicit: Meta, loaded: Meta) -> None:

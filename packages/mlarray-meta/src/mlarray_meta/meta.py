@@ -168,6 +168,8 @@ class Meta(BaseMeta):
             MetaTypeError: A fact has the wrong type.
         """
         current = self._facts
+        if facts == current:
+            return
         views = changed_views(facts, current)
         spatial, shape = self.spatial, current.shape
         if facts.shape != shape:
