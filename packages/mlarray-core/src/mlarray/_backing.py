@@ -13,6 +13,7 @@ both built on :class:`~mlarray._file_backing.FileBacking` (the header read at
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mlarray._integrity import ChunkVerifier
+    from mlarray._prefetch import Prefetcher
     from mlarray._remote import Url
 
 __all__ = ["NO_ARRAY", "Backing", "NoArray"]
@@ -41,19 +43,23 @@ class Backing(ABC):
     """The array of an MLArray and how it is read, written, saved, closed and pickled.
 
     Subclasses give :attr:`array`, :meth:`write` and what differs for their kind;
-    reads here go to :attr:`array`, checked by :attr:`verifier` when there is one.
+    reads here go to :attr:`array`, checked by :attr:`verifier` when there is one,
+    announced to :attr:`prefetcher` when there is one.
 
     Attributes:
         shape: The array's shape (fixed for a backing's life); None without array.
         dtype: The array's dtype; None without array.
         location: The file the array comes from (a path or URL); None in memory.
         verifier: The checks of chunks read (``open(verify=True)``), or None.
+        prefetcher: Asks the kernel for the chunks of a memory-mapped file that a
+            read will touch, or None.
     """
 
     shape: tuple[int, ...] | None = None
     dtype: np.dtype[Any] | None = None
     location: Path | Url | None = None
     verifier: ChunkVerifier | None = None
+    prefetcher: Prefetcher | None = None
 
     @property
     @abstractmethod
@@ -105,6 +111,8 @@ class Backing(ABC):
             ChecksumError: A chunk read does not match its checksum.
         """
         array = self.require("read")
+        if self.prefetcher is not None:
+            self.prefetcher.key(key)
         if self.verifier is not None:
             self.verifier.check_key(key)
         try:
@@ -125,6 +133,8 @@ class Backing(ABC):
         array = self.require("read patches")
         shape = tuple(array.shape)
         patch, boxes = patch_boxes(starts, size, shape, mask or [True] * len(shape))
+        if self.prefetcher is not None:
+            self.prefetcher.boxes(boxes)
         if self.verifier is not None:
             for begin, stop in boxes:
                 self.verifier.check_key(tuple(map(slice, begin, stop)))
@@ -140,6 +150,15 @@ class Backing(ABC):
         array = self.require("decompress")
         if isinstance(array, np.ndarray):
             return array
+        with self.whole_reads():
+            return self._decompress_all(array)
+
+    def whole_reads(self) -> AbstractContextManager[None]:
+        """A block that reads the whole array (a prefetcher lets the kernel read ahead)."""
+        return nullcontext() if self.prefetcher is None else self.prefetcher.whole()
+
+    def _decompress_all(self, array: Any) -> np.ndarray[Any, Any]:
+        """The whole of ``array`` (a Blosc2 array) as NumPy, its chunks checked first."""
         if self.verifier is not None:
             self.verifier.check_all()
         try:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlarray._array_facts import record_header_facts, record_shape, record_storage
 from mlarray._backing import Backing
-from mlarray._file_metadata import metadata_edited
+from mlarray._file_metadata import MetadataSnapshot
 from mlarray._frame_check import parse_dtype
 from mlarray._integrity import ChunkVerifier
 from mlarray._storage import StoragePlan
@@ -79,6 +79,9 @@ class FileBacking(Backing):
             self.shape = tuple(opened.header.shape)
             self.dtype = parse_dtype(opened.header.dtype)
         self._plan: StoragePlan | None = None
+        # What the header said, to tell user edits from it at close (cheaper than
+        # decoding the header again).
+        self._as_read = MetadataSnapshot(meta) if opened is not None else None
 
     def record_header_facts(self) -> None:
         """Complete the header's metadata: the shape (files of other tools), the ``dparams``."""
@@ -136,8 +139,7 @@ class FileBacking(Backing):
         Raises:
             ReadOnlyError: ``meta`` differs from the header of the read-only file.
         """
-        opened = self.opened
-        if opened is not None and metadata_edited(opened.header, meta):
+        if self._as_read is not None and self._as_read.edited(meta):
             raise ReadOnlyError(
                 f"{self.location}: the metadata was edited, but the file was opened "
                 "read-only, so the edits are lost; open it with mmap_mode='r+' to "

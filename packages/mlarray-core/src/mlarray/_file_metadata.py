@@ -9,6 +9,7 @@ without blosc2 can decode them.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,10 @@ from mlarray_meta.codec import (
 )
 from mlarray_meta.format import FrameInfo
 from mlarray_meta.header import Header, read_header
-from mlarray_meta.meta import meta_from_file
 
 __all__ = [
+    "MetadataSnapshot",
     "header_of_frame",
-    "metadata_edited",
     "read_file_header",
     "set_raw_vlmeta",
     "write_file_metadata",
@@ -117,11 +117,20 @@ def _user_fields(section: BaseMeta) -> dict[str, Any]:
     }
 
 
-def metadata_edited(header: Header, meta: Meta) -> bool:
-    """Whether a user changed ``meta`` since it was read from ``header``.
+class MetadataSnapshot:
+    """The fields of a ``Meta`` that users may set, as they were when it was taken.
 
-    Only the fields users may set count: the container rewrites the array's facts
-    (layout, shape, format markers) on its own.
+    Only those fields count: the container rewrites the array's facts (layout,
+    shape, format markers) on its own. A copy of them is kept, so edits in place
+    (``meta.extra["k"] = v``) are seen as well.
+
+    Args:
+        meta: The metadata to remember, e.g. the header's at ``open``.
     """
-    stored = meta_from_file(header.mapping.meta, source=str(header.mapping.path), warn=False)
-    return _user_fields(stored) != _user_fields(meta)
+
+    def __init__(self, meta: Meta) -> None:
+        self._fields = copy.deepcopy(_user_fields(meta))
+
+    def edited(self, meta: Meta) -> bool:
+        """Whether ``meta`` differs from the snapshot in a field users may set."""
+        return _user_fields(meta) != self._fields

@@ -21,6 +21,7 @@ from typing import Any
 import blosc2
 import numpy as np
 
+from mlarray._prefetch import ChunkExtents
 from mlarray.errors import FileFormatError, MLArrayFileError, UnsafeMetadataError
 from mlarray_meta.format import FrameInfo
 from mlarray_meta.format._chunk import HEADER_SIZE, check_chunk_header
@@ -68,7 +69,7 @@ def check_frame_kind(path: str | Path, frame: FrameInfo) -> None:
     _check_dtype(path, frame)
 
 
-def check_frame(path: Path, frame: FrameInfo, read: Reader) -> None:
+def check_frame(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
@@ -77,6 +78,9 @@ def check_frame(path: Path, frame: FrameInfo, read: Reader) -> None:
         read: Reads ``size`` bytes at ``offset`` of the same file (see
             :func:`buffer_reader` and :func:`descriptor_reader`): one read for the
             index, one per chunk header.
+
+    Returns:
+        Where each chunk is stored in the file.
 
     Raises:
         UnsafeMetadataError: A fixed metalayer other than ``b2nd`` (it would make
@@ -87,9 +91,9 @@ def check_frame(path: Path, frame: FrameInfo, read: Reader) -> None:
     """
     check_frame_kind(path, frame)
     if frame.nchunks == 0:
-        return
+        return ChunkExtents([], [])
     try:
-        _check_chunks(path, frame, read)
+        return _check_chunks(path, frame, read)
     except OSError as exc:
         raise MLArrayFileError(f"{path}: cannot read the file: {exc}") from exc
 
@@ -184,15 +188,20 @@ def chunk_offsets(source: str | Path, frame: FrameInfo, read: Reader) -> list[in
     return offsets
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> None:
-    """Check the chunk index and the header of every chunk it points to."""
-    for number, offset in enumerate(chunk_offsets(path, frame, read)):
+def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
+    """Check the chunk index and the header of every chunk it points to; return their extents."""
+    offsets = chunk_offsets(path, frame, read)
+    starts, stops = [0] * len(offsets), [0] * len(offsets)
+    for number, offset in enumerate(offsets):
         if offset in _SPECIAL_OFFSETS:
             continue  # a run of zeros, NaNs or uninitialized values: no bytes stored
-        check_chunk_header(
+        cbytes = check_chunk_header(
             read(frame.header_length + offset, HEADER_SIZE),
             source=f"{path}: chunk {number}",
             typesize=frame.typesize,
             nbytes=frame.chunksize,
             room=frame.cbytes - offset,
         )
+        starts[number] = frame.header_length + offset
+        stops[number] = starts[number] + cbytes
+    return ChunkExtents(starts, stops)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALGORITHM",
+    "basic_items",
     "ChunkVerifier",
     "chunk_checksums",
     "chunk_region",
@@ -198,6 +199,24 @@ def integer_index(item: Any) -> int | None:
         return None
 
 
+def basic_items(key: Any, ndim: int) -> list[Any] | None:
+    """``key`` as one index per axis (one Ellipsis expanded, missing axes whole).
+
+    Returns None for a key that is not a basic index of ``ndim`` axes (more items
+    than axes, two Ellipses); the items themselves are not checked.
+    """
+    items = list(key) if isinstance(key, tuple) else [key]
+    ellipses = [position for position, item in enumerate(items) if item is Ellipsis]
+    if len(ellipses) > 1:
+        return None
+    if ellipses:
+        fill = [slice(None)] * (ndim - len(items) + 1)
+        items[ellipses[0] : ellipses[0] + 1] = fill
+    if len(items) > ndim:
+        return None
+    return items + [slice(None)] * (ndim - len(items))
+
+
 def touched_chunks(shape: tuple[int, ...], chunks: tuple[int, ...], key: Any) -> Sequence[int]:
     """Return the indices (C order) of the chunks that ``array[key]`` reads.
 
@@ -206,16 +225,9 @@ def touched_chunks(shape: tuple[int, ...], chunks: tuple[int, ...], key: Any) ->
     """
     grid = [-(-size // chunk) if chunk else 0 for size, chunk in zip(shape, chunks, strict=True)]
     every = range(int(np.prod(grid)))
-    items = list(key) if isinstance(key, tuple) else [key]
-    ellipses = [position for position, item in enumerate(items) if item is Ellipsis]
-    if len(ellipses) > 1:
+    items = basic_items(key, len(shape))
+    if items is None:
         return every
-    if ellipses:
-        fill = [slice(None)] * (len(shape) - len(items) + 1)
-        items[ellipses[0] : ellipses[0] + 1] = fill
-    if len(items) > len(shape):
-        return every
-    items += [slice(None)] * (len(shape) - len(items))
     ranges = []
     for item, size, chunk in zip(items, shape, chunks, strict=True):
         coordinates = _axis_chunks(item, size, chunk)

@@ -46,6 +46,12 @@ __all__ = [
 class LocalFile(FileBacking):
     """A local file held open (:mod:`mlarray._opened`)."""
 
+    def _attach(self) -> None:
+        """Attach the array; a mapped file's reads go through a prefetcher from now on."""
+        super()._attach()
+        if self._array is not None and isinstance(self.opened, MappedFile):
+            self.prefetcher = self.opened.prefetcher(self._array)
+
     def reopened(self, path: Path) -> LocalFile:
         """The same kind of backing on the file just saved over this one (an edit goes on)."""
         mapped = self.edits or self.options.mmap_mode is not None
@@ -72,8 +78,9 @@ class CopyOnWriteFile(LocalFile):
         """Write into the copy (made at the first write; chunk checks stop then)."""
         array, value = self.prepared(key, value)
         if self._copy is None:
-            self._copy = array = array.copy()  # the mapping is read-only
-            self.verifier = None  # the chunks written no longer match the record
+            with self.whole_reads():
+                self._copy = array = array.copy()  # the mapping is read-only
+            self.verifier = self.prefetcher = None  # reads go to the copy from now on
         array[key] = value
         return self
 
@@ -132,7 +139,7 @@ class EditedFile(LocalFile):
         _, value = self.prepared(key, value)
         session = self.session
         assert session is not None
-        self.verifier = None  # the chunks written no longer match the record
+        self.verifier = self.prefetcher = None  # reads go to the working copy from now on
         store = session.working_copy(self.options.dparams)
         with session.writing("writing to the array"):
             store[key] = value

@@ -25,6 +25,7 @@ import numpy as np
 
 from mlarray._file_metadata import header_of_frame
 from mlarray._frame_check import buffer_reader, check_frame, check_frame_kind, descriptor_reader
+from mlarray._prefetch import ChunkExtents, Prefetcher, advised
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
 from mlarray_meta.format import parse_frame, read_frame_descriptor
 from mlarray_meta.header import Header
@@ -89,14 +90,29 @@ class MappedFile:
         self.header = header
         self.buffer = buffer
         self.identity = identity
+        self._extents: ChunkExtents | None = None
+        self._random = False  # advised for patch reads (a Prefetcher exists)
 
-    def check(self) -> None:
-        """Check the frame before blosc2 reads it (or a copy of it).
+    def check(self) -> ChunkExtents:
+        """Check the frame before blosc2 reads it (or a copy of it); return the chunks' extents.
+
+        The chunk headers are read page by page, not with the kernel's read-ahead
+        around each (which would read most of the file from disk).
 
         Raises:
             FileFormatError: The chunk index or a chunk header is damaged.
         """
-        check_frame(self.path, self.header.mapping.frame, buffer_reader(self.buffer))
+        with advised(self.buffer, random=True, restore=self._random):
+            self._extents = check_frame(
+                self.path, self.header.mapping.frame, buffer_reader(self.buffer)
+            )
+        return self._extents
+
+    def prefetcher(self, store: Any) -> Prefetcher:
+        """Read ``store``, this file's array, through a prefetcher from now on."""
+        extents = self._extents if self._extents is not None else self.check()
+        self._random = True
+        return Prefetcher(self.buffer, extents, store.shape, store.chunks, store.dtype.itemsize)
 
     def array(self, dparams: dict[str, Any]) -> Any:
         """Check the frame, then return the Blosc2 NDArray reading the mapping (no copy).
@@ -116,7 +132,8 @@ class MappedFile:
         Raises:
             OSError: The write failed (disk full, ...).
         """
-        with memoryview(self.buffer) as view:
+        whole = advised(self.buffer, random=False, restore=self._random)
+        with whole, memoryview(self.buffer) as view:
             done = 0
             while done < len(view):
                 done += os.write(fd, view[done : done + (16 << 20)])

@@ -171,9 +171,10 @@ class MLArray(Constructors, FileConstructors, SpatialProperties):
         backing = self._backing
         if backing.dtype is not None:
             check_storable(backing.dtype)
-        if self.meta.is_seg.value is True and backing.array is not None:
-            check_label_store(backing.array, str(path))
-        atomic_write(path, lambda target: backing.save(target, self.meta, self._spec.dparams))
+        with backing.whole_reads():
+            if self.meta.is_seg.value is True and backing.array is not None:
+                check_label_store(backing.array, str(path))
+            atomic_write(path, lambda target: backing.save(target, self.meta, self._spec.dparams))
         if isinstance(backing, LocalFile) and _same_file(backing, path):
             self._backing = backing = backing.reopened(path)  # read what was just written
             if backing.edits:
