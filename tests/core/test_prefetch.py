@@ -17,7 +17,8 @@ from mlarray import MLArray
 from mlarray._file_metadata import read_file_header
 from mlarray._frame_check import buffer_reader, check_frame
 from mlarray._integrity import touched_chunks
-from mlarray._prefetch import PREFETCH_MIN, ChunkExtents, Prefetcher
+from mlarray._opened import MappedFile
+from mlarray._prefetch import PREFETCH_MIN, ChunkExtents, Prefetcher, will_need
 
 pytestmark = pytest.mark.skipif(
     not hasattr(mmap, "MADV_WILLNEED"), reason="the system has no madvise advice to give"
@@ -82,6 +83,73 @@ def test_extents_are_the_bytes_blosc2_stores_for_each_chunk(
             assert len(stored) == 32  # blosc2 makes up a header for it
             continue
         assert buffer[start:stop] == stored
+
+
+def test_the_check_announces_every_chunk_header_before_reading_any(
+    volume: tuple[Path, np.ndarray],
+) -> None:
+    path, _ = volume
+    data = path.read_bytes()
+    events: list[tuple[str, Any]] = []
+
+    def read(offset: int, size: int) -> bytes:
+        events.append(("read", offset))
+        return data[offset : offset + size]
+
+    frame = read_file_header(path).mapping.frame
+    extents = check_frame(path, frame, read, ahead=lambda ranges: events.append(("ahead", ranges)))
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("ahead") == 1
+    announced = events[kinds.index("ahead")][1]
+    headers = sorted((a, a + 32) for a, b in zip(*extents, strict=True) if b > a)
+    assert sorted(announced) == headers  # the 35 stored chunks; the run of zeros has none
+    later = {offset for kind, offset in events[kinds.index("ahead") + 1 :]}
+    assert later == {a for a, _ in headers}  # every header is read after it was announced
+
+
+def test_will_need_asks_once_per_run_of_pages() -> None:
+    page = mmap.PAGESIZE
+    buffer = RecordingMap(-1, 64 * page)
+    buffer.advice = []
+    will_need(
+        buffer,
+        [
+            (20 * page + 5, 20 * page + 37),  # out of order
+            (3 * page + 100, 3 * page + 132),
+            (4 * page + 10, 4 * page + 42),  # next page: the same request
+            (5 * page - 8, 5 * page + 24),  # straddles a page border
+            (9 * page, 9 * page),  # empty
+            (30 * page, 33 * page),
+        ],
+    )
+    assert buffer.prefetched() == [
+        (3 * page, 5 * page + 24),
+        (20 * page, 20 * page + 37),
+        (30 * page, 33 * page),
+    ]
+    buffer.close()
+
+
+def test_the_first_mapped_read_asks_for_all_chunk_headers_at_once(
+    volume: tuple[Path, np.ndarray],
+) -> None:
+    path, _ = volume
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        buffer = RecordingMap(fd, 0, access=mmap.ACCESS_READ)
+        identity = (os.fstat(fd).st_dev, os.fstat(fd).st_ino)
+    finally:
+        os.close(fd)
+    buffer.advice = []
+    extents = MappedFile(path, read_file_header(path), buffer, identity).check()
+    requested = buffer.prefetched()
+    for start, stop in zip(*extents, strict=True):
+        if stop > start:
+            assert _covered(requested, start, start + 32), f"header at {start} not asked for"
+    header_pages = {start // mmap.PAGESIZE for start, stop in zip(*extents, strict=True) if stop}
+    assert len(requested) <= len(header_pages)  # at most one request per page of headers
+    assert buffer.advice[0] == (mmap.MADV_RANDOM, 0, 0)  # no read-ahead around each header
+    buffer.close()
 
 
 def _covered(ranges: list[tuple[int, int]], start: int, stop: int) -> bool:

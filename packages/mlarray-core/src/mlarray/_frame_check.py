@@ -28,6 +28,7 @@ from mlarray_meta.format._chunk import HEADER_SIZE, check_chunk_header
 
 __all__ = [
     "ARRAY_METALAYERS",
+    "Announcer",
     "Reader",
     "buffer_reader",
     "check_frame",
@@ -47,6 +48,8 @@ _OFFSET_SIZE = 8
 _SPECIAL_OFFSETS = frozenset(-(2**63) + (kind << 56) for kind in (1, 2, 4))
 Reader = Callable[[int, int], bytes]
 """Reads ``size`` bytes at ``offset``: ``read(offset, size)``."""
+Announcer = Callable[[list[tuple[int, int]]], None]
+"""Told byte ranges ``(start, stop)`` of a file that are about to be read."""
 
 
 def check_frame_kind(path: str | Path, frame: FrameInfo) -> None:
@@ -69,7 +72,9 @@ def check_frame_kind(path: str | Path, frame: FrameInfo) -> None:
     _check_dtype(path, frame)
 
 
-def check_frame(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
+def check_frame(
+    path: Path, frame: FrameInfo, read: Reader, *, ahead: Announcer | None = None
+) -> ChunkExtents:
     """Check the metalayers, dtype, chunk index and chunk headers of a frame.
 
     Args:
@@ -78,6 +83,8 @@ def check_frame(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
         read: Reads ``size`` bytes at ``offset`` of the same file (see
             :func:`buffer_reader` and :func:`descriptor_reader`): one read for the
             index, one per chunk header.
+        ahead: Told the byte ranges ``(start, stop)`` of all chunk headers before
+            the first is read (a mapping asks the kernel for them all at once).
 
     Returns:
         Where each chunk is stored in the file.
@@ -93,7 +100,7 @@ def check_frame(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
     if frame.nchunks == 0:
         return ChunkExtents([], [])
     try:
-        return _check_chunks(path, frame, read)
+        return _check_chunks(path, frame, read, ahead)
     except OSError as exc:
         raise MLArrayFileError(f"{path}: cannot read the file: {exc}") from exc
 
@@ -188,9 +195,14 @@ def chunk_offsets(source: str | Path, frame: FrameInfo, read: Reader) -> list[in
     return offsets
 
 
-def _check_chunks(path: Path, frame: FrameInfo, read: Reader) -> ChunkExtents:
+def _check_chunks(
+    path: Path, frame: FrameInfo, read: Reader, ahead: Announcer | None
+) -> ChunkExtents:
     """Check the chunk index and the header of every chunk it points to; return their extents."""
     offsets = chunk_offsets(path, frame, read)
+    if ahead is not None:
+        headers = (frame.header_length + o for o in offsets if o not in _SPECIAL_OFFSETS)
+        ahead([(start, start + HEADER_SIZE) for start in headers])
     starts, stops = [0] * len(offsets), [0] * len(offsets)
     for number, offset in enumerate(offsets):
         if offset in _SPECIAL_OFFSETS:

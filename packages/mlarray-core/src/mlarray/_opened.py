@@ -17,6 +17,7 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from mlarray._file_metadata import header_of_frame
 from mlarray._frame_check import buffer_reader, check_frame, check_frame_kind, descriptor_reader
-from mlarray._prefetch import ChunkExtents, Prefetcher, advised
+from mlarray._prefetch import ChunkExtents, Prefetcher, advised, will_need
 from mlarray.errors import FileFormatError, MLArrayError, MLArrayFileError, UnsafeMetadataError
 from mlarray_meta.format import parse_frame, read_frame_descriptor
 from mlarray_meta.header import Header
@@ -96,15 +97,19 @@ class MappedFile:
     def check(self) -> ChunkExtents:
         """Check the frame before blosc2 reads it (or a copy of it); return the chunks' extents.
 
-        The chunk headers are read page by page, not with the kernel's read-ahead
-        around each (which would read most of the file from disk).
+        The pages holding the chunk headers are asked for all at once, and no more
+        is read around each than its page (the kernel's read-ahead around every
+        header would read most of the file from disk).
 
         Raises:
             FileFormatError: The chunk index or a chunk header is damaged.
         """
         with advised(self.buffer, random=True, restore=self._random):
             self._extents = check_frame(
-                self.path, self.header.mapping.frame, buffer_reader(self.buffer)
+                self.path,
+                self.header.mapping.frame,
+                buffer_reader(self.buffer),
+                ahead=partial(will_need, self.buffer),
             )
         return self._extents
 

@@ -5,10 +5,12 @@ fault by reading ahead around it, as far as the device's read-ahead (often
 megabytes): a patch touching a few chunks then pulls most of a file from disk,
 and checking the chunk headers at the first read pulls all of it. So while a
 handle reads patches its mapping is advised ``MADV_RANDOM`` (a fault reads its
-own page only), and before a read of at least :data:`PREFETCH_MIN` bytes the
-byte ranges of the chunks it touches are advised ``MADV_WILLNEED``: the kernel
-starts reading all of them at once, in large requests, while blosc2 decodes the
-first. Whole-array reads go back to the kernel's default (read-ahead suits them).
+own page only), the pages holding the chunk headers are advised
+``MADV_WILLNEED`` together before the check reads them (:func:`will_need`: one
+request per run of pages, all in flight at once, instead of one wait per
+header), and before a read of at least :data:`PREFETCH_MIN` bytes the byte
+ranges of the chunks it touches are advised ``MADV_WILLNEED``: the kernel starts
+reading all of them at once, in large requests, while blosc2 decodes the first. Whole-array reads go back to the kernel's default (read-ahead suits them).
 All of this is advice: where the system lacks it, or refuses it, reads are the
 same, only slower from a cold cache.
 """
@@ -23,7 +25,7 @@ from typing import Any, NamedTuple
 
 from mlarray._integrity import basic_items, integer_index
 
-__all__ = ["PREFETCH_MIN", "ChunkExtents", "Prefetcher", "advised"]
+__all__ = ["PREFETCH_MIN", "ChunkExtents", "Prefetcher", "advised", "will_need"]
 
 PREFETCH_MIN = 1 << 20
 """Reads of fewer bytes are left to page faults: their few pages cost less than the
@@ -78,6 +80,31 @@ def advised(buffer: mmap.mmap, *, random: bool, restore: bool) -> Iterator[None]
         _advise(buffer, _RANDOM if restore else _NORMAL)
 
 
+def will_need(buffer: mmap.mmap, ranges: Sequence[tuple[int, int]]) -> None:
+    """Ask the kernel to start reading the byte ranges ``(start, stop)`` of ``buffer``.
+
+    Ranges on the same or adjacent pages are merged: one request per run, which
+    the kernel reads in large pieces and all at once, instead of one page fault
+    (and one wait) per page. Empty ranges are skipped.
+    """
+    run: list[int] = []
+    for start, stop in sorted(extent for extent in ranges if extent[1] > extent[0]):
+        if run and start <= run[1] + _PAGE:
+            run[1] = max(run[1], stop)
+            continue
+        if run:
+            _request(buffer, *run)
+        run = [start, stop]
+    if run:
+        _request(buffer, *run)
+
+
+def _request(buffer: mmap.mmap, start: int, stop: int) -> None:
+    """Ask for the bytes ``start:stop`` of ``buffer`` (from the page holding ``start``)."""
+    aligned = start - start % _PAGE
+    _advise(buffer, _WILLNEED, aligned, stop - aligned)
+
+
 class Prefetcher:
     """Asks the kernel for the chunks that the reads of one mapped array will touch.
 
@@ -129,18 +156,7 @@ class Prefetcher:
             return
         numbers = {number for box in boxes for number in self._numbers(*box)}
         starts, stops = self._extents
-        stored = sorted((starts[n], stops[n]) for n in numbers if stops[n] > starts[n])
-        # One request per run of chunks stored one after the other.
-        run: list[int] = []
-        for start, stop in stored:
-            if run and start <= run[1] + _PAGE:
-                run[1] = max(run[1], stop)
-                continue
-            if run:
-                self._request(*run)
-            run = [start, stop]
-        if run:
-            self._request(*run)
+        will_need(self._buffer, [(starts[n], stops[n]) for n in numbers])
 
     @contextmanager
     def whole(self) -> Iterator[None]:
@@ -157,11 +173,6 @@ class Prefetcher:
             along = range(low // chunk, (high - 1) // chunk + 1)
             numbers = [number * count + position for number in numbers for position in along]
         return numbers
-
-    def _request(self, start: int, stop: int) -> None:
-        """Ask for the bytes ``start:stop`` of the file (from the page holding ``start``)."""
-        aligned = start - start % _PAGE
-        _advise(self._buffer, _WILLNEED, aligned, stop - aligned)
 
 
 def _bounds(key: Any, shape: tuple[int, ...]) -> tuple[list[int], list[int]] | None:
