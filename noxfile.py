@@ -331,7 +331,9 @@ def napari_legacy(session: nox.Session) -> None:
     if "DistributionConflictError" not in str(clash):
         session.error(f"import mlarray_io did not refuse the mixed installation: {clash}")
     session.run("python", "-m", "pip", "uninstall", "--yes", "mlarray")
-    session.install("--force-reinstall", "--no-deps", str(wheels["mlarray-core"]))
+    # All three, not only mlarray-core: a reused venv (nox -r) keeps the wheels of
+    # an earlier run otherwise, as they all have the same version.
+    session.install("--force-reinstall", "--no-deps", *map(str, wheels.values()))
     session.run(
         "pytest",
         "tests/napari_legacy",
