@@ -10,8 +10,9 @@ own page only), the pages holding the chunk headers are advised
 request per run of pages, all in flight at once, instead of one wait per
 header), and before a read of at least :data:`PREFETCH_MIN` bytes the byte
 ranges of the chunks it touches are advised ``MADV_WILLNEED``: the kernel starts
-reading all of them at once, in large requests, while blosc2 decodes the first. Whole-array reads go back to the kernel's default (read-ahead suits them).
-All of this is advice: where the system lacks it, or refuses it, reads are the
+reading all of them at once, in large requests, while blosc2 decodes the
+first. Whole-array reads go back to the kernel's default (read-ahead suits
+them). All of this is advice: where the system lacks it, or refuses it, reads are the
 same, only slower from a cold cache.
 """
 
